@@ -1,0 +1,287 @@
+"""The one settings object: read once at start (``Settings.load()``), then passed in.
+
+Environment variables ``DEALTALK_*`` with ``__`` between nested groups (``DEALTALK_BUS__KIND=kafka``,
+``DEALTALK_SPEECH__DEVICE=cuda``), an optional ``.env`` file and an optional TOML file (``dealtalk.toml`` in the
+working directory, or the path in ``DEALTALK_CONFIG_FILE``). Environment wins over the files.
+
+The embedded profile is the default: SQLite and a local blob folder under ``data_dir``, the embedded bus,
+the CRM fixture and the dry-run publisher. Units are in the names (``lease_s``, ``poll_timeout_ms``).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+__all__ = [
+    "ApiSettings",
+    "BlobSettings",
+    "BusSettings",
+    "CrmSettings",
+    "DatabaseSettings",
+    "DataverseSettings",
+    "GraphSettings",
+    "IngestSettings",
+    "KafkaSettings",
+    "NlpSettings",
+    "PublisherSettings",
+    "Settings",
+    "SpeechSettings",
+    "TenantSettings",
+]
+
+_PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "password", "placeholder", "xxx"}
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Group):
+    # SQLAlchemy URL; empty means SQLite at ``{data_dir}/dealtalk.db``.
+    # PostgreSQL: ``postgresql+psycopg://user@127.0.0.1:5432/dealtalk``.
+    url: str = ""
+    echo: bool = False
+    pool_size: int = Field(default=5, ge=1)
+
+
+class BlobSettings(_Group):
+    backend: Literal["local"] = "local"
+    # Empty means ``{data_dir}/blobs``.
+    root: Path | None = None
+
+
+class BusSettings(_Group):
+    kind: Literal["embedded", "kafka"] = "embedded"
+    # A claimed message is invisible to other workers for this long; the worker renews it while it works.
+    lease_s: float = Field(default=60.0, gt=0)
+    heartbeat_s: float = Field(default=10.0, gt=0)
+    max_attempts: int = Field(default=5, ge=1)
+    backoff_base_s: float = Field(default=2.0, gt=0)
+    backoff_max_s: float = Field(default=300.0, gt=0)
+    poll_interval_s: float = Field(default=0.5, gt=0)
+
+
+class KafkaSettings(_Group):
+    bootstrap_servers: str = "127.0.0.1:9092"
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
+    sasl_username: str | None = None
+    sasl_password: SecretStr | None = None
+    ssl_cafile: Path | None = None
+    topic_prefix: str = "dealtalk"
+    partitions: int = Field(default=6, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+    group_prefix: str = "dealtalk"
+    client_id: str = "dealtalk"
+    session_timeout_ms: int = Field(default=30_000, ge=1000)
+    heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    max_poll_interval_ms: int = Field(default=300_000, ge=1000)
+    request_timeout_ms: int = Field(default=40_000, ge=1000)
+    # Jobs a worker runs at once (backpressure); the partition of a running job is paused.
+    max_concurrent_jobs: int = Field(default=1, ge=1)
+
+
+class SpeechSettings(_Group):
+    # A model spec the registry resolves: "whisper-base" (PyPI wheels), "whisper-tiny.en" (PyPI wheel),
+    # a local CTranslate2 folder, or a hub name when the site is online.
+    asr_model: str = "whisper-base"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    # Empty picks per device: int8 on CPU, float16 on CUDA.
+    compute_type: str = ""
+    # Threads for CTranslate2 on CPU; 0 means the cores this process may use.
+    cpu_threads: int = Field(default=0, ge=0)
+    # Torch threads per worker process on CPU (diarization). More threads under contention were 21x slower.
+    torch_threads: int = Field(default=1, ge=1)
+    beam_size: int = Field(default=5, ge=1)
+    batch_size: int = Field(default=8, ge=1)
+    # "auto": the meeting locale when known, else a text language-ID pass on a first transcript.
+    language: Literal["auto", "nl", "en"] = "auto"
+    vad: bool = True
+    diarization: bool = True
+    # Files longer than this are refused with a clear error (3 hours by default).
+    max_duration_s: float = Field(default=3 * 3600.0, gt=0)
+
+
+class NlpSettings(_Group):
+    # Competitor names the risk rules look for, on top of the CRM's competitor table.
+    competitors: tuple[str, ...] = (
+        "Hago",
+        "CSU",
+        "ISS",
+        "Asito",
+        "Vebego",
+        "GOM",
+        "Gom Schoonhouden",
+        "Sodexo",
+        "Facilicom",
+        "EW Facility",
+        "Dolmans",
+        "Bosman",
+    )
+    onnx_threads: int = Field(default=1, ge=1)
+    # Directory with the exported sentiment/risk models; empty means the model cache (``cache_dir``).
+    model_dir: Path | None = None
+    # The Frog server for Dutch lemmas (optional): "127.0.0.1:7001"; empty means surface forms only.
+    frog_address: str = ""
+
+
+class TenantSettings(_Group):
+    name: str = "Schoonenberg Facility Services"
+    # E-mail domains of the seller's organisation: attendees from these domains are sellers.
+    internal_domains: tuple[str, ...] = ("schoonenberg.nl",)
+    timezone: str = "Europe/Amsterdam"
+
+
+class IngestSettings(_Group):
+    # The local folder that stands in for Teams; empty means ``{data_dir}/inbox``.
+    watch_dir: Path | None = None
+    poll_interval_s: float = Field(default=5.0, gt=0)
+    audio_extensions: tuple[str, ...] = (".flac", ".wav", ".mp3", ".m4a", ".mp4", ".ogg", ".opus", ".webm")
+
+
+class CrmSettings(_Group):
+    backend: Literal["fixture", "dataverse"] = "fixture"
+    # Empty means the bundled sample tenant.
+    fixture_path: Path | None = None
+
+
+class PublisherSettings(_Group):
+    mode: Literal["dry-run", "dataverse"] = "dry-run"
+    # Where the dry-run publisher writes the exact requests; empty means ``{data_dir}/outbox``.
+    outbox_dir: Path | None = None
+    # The custom activity table (logical names) and its alternate key on the recording id.
+    activity_entity_set: str = "dt_callinsights"
+    activity_logical_name: str = "dt_callinsight"
+    alternate_key_column: str = "dt_recordingid"
+    # Organisations that cannot add tables: a phonecall activity plus a note.
+    fallback_phonecall: bool = False
+    report_base_url: str = ""
+
+
+class DataverseSettings(_Group):
+    url: str = ""  # https://contoso.crm4.dynamics.com
+    tenant_id: str = ""
+    client_id: str = ""
+    client_secret: SecretStr | None = None
+    authority_host: str = "https://login.microsoftonline.com"
+    api_version: str = "v9.2"
+    max_concurrency: int = Field(default=4, ge=1)
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class GraphSettings(_Group):
+    tenant_id: str = ""
+    client_id: str = ""
+    client_secret: SecretStr | None = None
+    base_url: str = "https://graph.microsoft.com/v1.0"
+    authority_host: str = "https://login.microsoftonline.com"
+    # Sellers whose meetings are watched (UPNs or object ids).
+    organizers: tuple[str, ...] = ()
+    notification_url: str = ""
+    lifecycle_notification_url: str = ""
+    client_state: SecretStr | None = None
+    delta_interval_s: float = Field(default=900.0, gt=0)
+
+
+class ApiSettings(_Group):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    metrics_port: int = Field(default=9102, ge=0, le=65535)
+
+
+class Settings(BaseSettings):
+    """Everything dealtalk can be configured with. Build it once with ``Settings.load()``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DEALTALK_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="forbid",
+        frozen=True,
+    )
+
+    profile: Literal["development", "production"] = "development"
+    data_dir: Path = Path("dealtalk-data")
+    # Assembled and exported model weights, shared by every data dir on the host (built once by setup).
+    cache_dir: Path = Field(default_factory=lambda: Path.home() / ".cache" / "dealtalk")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
+
+    database: DatabaseSettings = DatabaseSettings()
+    blob: BlobSettings = BlobSettings()
+    bus: BusSettings = BusSettings()
+    kafka: KafkaSettings = KafkaSettings()
+    speech: SpeechSettings = SpeechSettings()
+    nlp: NlpSettings = NlpSettings()
+    tenant: TenantSettings = TenantSettings()
+    ingest: IngestSettings = IngestSettings()
+    crm: CrmSettings = CrmSettings()
+    publisher: PublisherSettings = PublisherSettings()
+    dataverse: DataverseSettings = DataverseSettings()
+    graph: GraphSettings = GraphSettings()
+    api: ApiSettings = ApiSettings()
+
+    @classmethod
+    def load(cls, **overrides: object) -> Settings:
+        """Read the settings once: overrides, then environment, ``.env``, then the TOML file."""
+        return cls(**overrides)  # type: ignore[arg-type]
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("DEALTALK_CONFIG_FILE", "dealtalk.toml"))
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
+        return (init_settings, env_settings, dotenv_settings, toml, file_secret_settings)
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.profile != "production":
+            return self
+        secrets = {
+            "DEALTALK_KAFKA__SASL_PASSWORD": self.kafka.sasl_password,
+            "DEALTALK_DATAVERSE__CLIENT_SECRET": self.dataverse.client_secret,
+            "DEALTALK_GRAPH__CLIENT_SECRET": self.graph.client_secret,
+            "DEALTALK_GRAPH__CLIENT_STATE": self.graph.client_state,
+        }
+        for variable, secret in secrets.items():
+            if secret is not None and secret.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:
+                raise ValueError(f"{variable} holds a placeholder value; set a real secret in production")
+        return self
+
+    # Derived locations: one place decides where things live under data_dir.
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite:///{(self.data_dir / 'dealtalk.db').resolve()}"
+
+    @property
+    def blob_root(self) -> Path:
+        return self.blob.root or self.data_dir / "blobs"
+
+    @property
+    def inbox_dir(self) -> Path:
+        return self.ingest.watch_dir or self.data_dir / "inbox"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.publisher.outbox_dir or self.data_dir / "outbox"
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.cache_dir / "models"
