@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): analysts' queries, health, metrics and Graph change notifications."""

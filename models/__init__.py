@@ -1,0 +1,1 @@
+"""The model registry: model specs to loaded models with provenance (name, version, source, sha256)."""

@@ -1,0 +1,1 @@
+"""Where insights go: opportunity resolution and the Dynamics 365 (Dataverse) timeline activity."""

@@ -1,0 +1,69 @@
+"""Contracts of the publish stage: find the opportunity a call belongs to, then put the insights on its timeline."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from dealtalk.pipeline.documents import CallResult, MeetingInfo
+
+__all__ = ["ActivityPublisher", "LinkMethod", "OpportunityLink", "OpportunityResolver", "PublishReceipt"]
+
+LinkMethod = Literal["appointment", "contact_account", "manual", "none"]
+
+
+@dataclass(frozen=True, slots=True)
+class OpportunityLink:
+    """The opportunity a call was linked to, and how.
+
+    Attributes:
+        opportunity_id: Dataverse opportunityid (GUID), or None when the call stays unlinked.
+        method: "appointment" (the D365 appointment of the Teams meeting), "contact_account" (attendees'
+            e-mails -> contacts -> account -> open opportunities), "manual" (``dealtalk link``), "none".
+        detail: a sentence a sales manager understands ("appointment 'X' regards opportunity 'Y'").
+    """
+
+    opportunity_id: str | None
+    method: LinkMethod
+    detail: str
+    opportunity_name: str | None = None
+    account_name: str | None = None
+
+
+class OpportunityResolver(Protocol):
+    def resolve(self, meeting: MeetingInfo) -> OpportunityLink:
+        """Find the opportunity of a meeting; never raises for "not found" (returns method "none").
+
+        Raises:
+            TransientError: the CRM could not be reached or throttled us.
+        """
+
+    def get_opportunity(self, opportunity_id: str) -> OpportunityLink:
+        """Validate a manually given opportunity id (``dealtalk link``).
+
+        Raises:
+            InvalidInput: no opportunity with that id exists.
+        """
+
+
+@dataclass(frozen=True, slots=True)
+class PublishReceipt:
+    """Where the activity landed: its id and a target a person can open (a URL or a file path)."""
+
+    activity_id: str
+    target: str
+    created: bool
+
+
+class ActivityPublisher(Protocol):
+    def publish(
+        self, result: CallResult, *, recording_id: str, meeting: MeetingInfo, link: OpportunityLink
+    ) -> PublishReceipt:
+        """Upsert the call-insights activity on the opportunity timeline, keyed by the recording id.
+
+        Publishing the same recording twice updates the activity; it never creates a second one.
+
+        Raises:
+            InvalidInput: the target rejected the activity for a reason retrying cannot fix (e.g. 400, 404).
+            TransientError / RetryLater: throttled (429 with Retry-After) or a server error (5xx).
+        """

