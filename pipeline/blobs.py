@@ -135,6 +135,7 @@ class LocalBlobStore:
 
 
 def _storage_error(exc: OSError) -> TransientError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    # EFBIG: a file-size limit (ulimit -f, quota) stops the write the same way a full disk does.
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return TransientError("the blob store's disk is full; free space and the message will be retried")
     return TransientError(f"blob store write failed: {exc.strerror or exc}")

@@ -1,7 +1,7 @@
 """Database engine and sessions for SQLite (embedded profile) and PostgreSQL, and schema migrations.
 
-SQLite runs in WAL mode with a busy timeout so that a worker process, its lease heartbeat and the CLI can write
-concurrently; foreign keys are switched on (SQLite leaves them off by default).
+SQLite runs in WAL mode with a busy timeout and IMMEDIATE transactions so that worker processes, their lease
+heartbeats and the CLI can write concurrently; foreign keys are switched on (SQLite leaves them off by default).
 """
 
 from __future__ import annotations
@@ -78,6 +78,7 @@ def open_database(url: str, *, echo: bool = False, pool_size: int = 5, migrate: 
     engine = create_engine(parsed, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     database = Database(engine)
     if migrate:
         try:
@@ -90,9 +91,17 @@ def open_database(url: str, *, echo: bool = False, pool_size: int = 5, migrate: 
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Take transaction control away from the sqlite3 module (its implicit BEGINs break SAVEPOINTs) ...
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # ... and begin every transaction IMMEDIATE: the write lock is taken up front and waits on busy_timeout,
+    # instead of a read transaction failing with "database is locked" when it later tries to write.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
