@@ -114,7 +114,7 @@ def test_concurrent_workers_process_each_message_once_in_key_order(database: Dat
     for event in events:
         first_per_key.setdefault(event.recording_id, event.event_id)
     # Each recording ran once, on its first message; its later messages reused the stored result.
-    assert {key: ids for key, ids in ran.items()} == {key: [first] for key, first in first_per_key.items()}
+    assert dict(ran.items()) == {key: [first] for key, first in first_per_key.items()}
     assert sum(w.stats.processed for w in workers) == len(events)
     assert sum(w.stats.reused for w in workers) == len(events) - len(first_per_key)
     with database.session() as session:
