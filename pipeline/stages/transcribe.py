@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 from dealtalk.pipeline.blobs import BlobStore
 from dealtalk.pipeline.config import SpeechSettings, TenantSettings
 from dealtalk.pipeline.documents import MeetingInfo, TranscriptDoc
+from dealtalk.pipeline.errors import InvalidInput
 from dealtalk.pipeline.events import AudioStored, TranscriptReady
 from dealtalk.pipeline.progress import ProgressHook
 from dealtalk.pipeline.runtime.stage import Stage
@@ -57,9 +58,17 @@ def transcribe_audio(
     competitors: tuple[str, ...] = (),
     progress: ProgressHook | None = None,
 ) -> TranscriptReady:
-    """Transcribe and diarize the recording; the transcript goes to the blob store as JSON."""
+    """Transcribe and diarize the recording; the transcript goes to the blob store as JSON.
+
+    Raises:
+        InvalidInput: the audio cannot be decoded, is too long, or holds no speech (the reason is named).
+    """
     context = call_context(event.recording_id, event.meeting, speech, tenant, competitors)
     doc = transcriber.transcribe(blobs.local_path(event.audio), context, progress=progress)
+    if not doc.segments:
+        # Nothing to analyse or publish: a silent or music-only recording is reported, not sent to the CRM.
+        notes = f" ({'; '.join(doc.warnings)})" if doc.warnings else ""
+        raise InvalidInput(f"no speech found in {doc.duration_s:.0f} s of audio{notes}")
     ref = blobs.put_bytes(doc.model_dump_json().encode(), content_type="application/json")
     return TranscriptReady(
         **event.follow(),
