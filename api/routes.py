@@ -6,10 +6,12 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, HTTPException, Query
+from fastapi.responses import HTMLResponse
 from pydantic import AwareDatetime, BaseModel
 from sqlalchemy import select
 
 from dealtalk.api.deps import ResourcesDep
+from dealtalk.api.report_html import render_report
 from dealtalk.pipeline.documents import CallResult, RiskLabel
 from dealtalk.pipeline.manual_link import link_call
 from dealtalk.pipeline.outcomes import load_outcome
@@ -84,6 +86,15 @@ def get_call(call_id: str, resources: ResourcesDep) -> CallResult:
     if outcome.result is None:
         raise HTTPException(status_code=404, detail=f"no analysed call {call_id} (status: {outcome.status})")
     return outcome.result
+
+
+@router.get("/calls/{call_id}/report", response_class=HTMLResponse)
+def get_report(call_id: str, resources: ResourcesDep) -> HTMLResponse:
+    """The call report page that the Dynamics 365 activity links to."""
+    outcome = load_outcome(resources.database, resources.blobs, call_id)
+    if outcome.result is None:
+        raise HTTPException(status_code=404, detail=f"no analysed call {call_id} (status: {outcome.status})")
+    return HTMLResponse(render_report(outcome.result, subject=outcome.subject))
 
 
 @router.post("/calls/{call_id}/link")
