@@ -69,6 +69,8 @@ class BusSettings(_Group):
     backoff_base_s: float = Field(default=2.0, gt=0)
     backoff_max_s: float = Field(default=300.0, gt=0)
     poll_interval_s: float = Field(default=0.5, gt=0)
+    # Prometheus metrics of a worker (either bus) on this port; 0 serves none.
+    metrics_port: int = Field(default=0, ge=0, le=65535)
 
 
 class KafkaSettings(_Group):
@@ -89,6 +91,49 @@ class KafkaSettings(_Group):
     request_timeout_ms: int = Field(default=40_000, ge=1000)
     # Jobs a worker runs at once (backpressure); the partition of a running job is paused.
     max_concurrent_jobs: int = Field(default=1, ge=1)
+    # Check the server's certificate host name (SSL, SASL_SSL); off only for test clusters.
+    ssl_check_hostname: bool = True
+    # Static group membership (KIP-345): a restarted worker with the same id gets its partitions back at
+    # once, without a rebalance. Use a stable per-replica name (the StatefulSet pod name); empty = dynamic.
+    group_instance_id: str = ""
+    # Records one poll hands to a partition's job loop; jobs of one partition run one after another.
+    max_poll_records: int = Field(default=50, ge=1)
+    poll_timeout_ms: int = Field(default=500, ge=10)
+    # How long a running job may take to finish when its partition is revoked (rebalance) or the worker
+    # stops (SIGTERM); a job still running then is abandoned: nothing is committed and the next owner redoes it.
+    rebalance_grace_s: float = Field(default=20.0, ge=0)
+    shutdown_grace_s: float = Field(default=60.0, ge=0)
+    # Producer: the largest request (records stay far below; see events.MAX_EVENT_BYTES) and batching delay.
+    max_request_bytes: int = Field(default=1_048_576, ge=1024)
+    linger_ms: int = Field(default=5, ge=0)
+    # Topic configuration used by `dealtalk topics create`.
+    retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1)
+    dead_letter_retention_ms: int = Field(default=30 * 24 * 3600 * 1000, ge=-1)
+    min_insync_replicas: int = Field(default=1, ge=1)
+    # A worker whose topics are missing logs it and checks again after this long (other stages keep going).
+    topic_check_interval_s: float = Field(default=15.0, gt=0)
+    # How often a worker exports its consumer lag.
+    lag_interval_s: float = Field(default=10.0, gt=0)
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> KafkaSettings:
+        if self.security_protocol.startswith("SASL_"):
+            if self.sasl_mechanism is None:
+                raise ValueError(
+                    f"security_protocol {self.security_protocol} needs DEALTALK_KAFKA__SASL_MECHANISM "
+                    "(PLAIN for Azure Event Hubs, SCRAM-SHA-256 or SCRAM-SHA-512)"
+                )
+            if not self.sasl_username or self.sasl_password is None:
+                raise ValueError(
+                    "SASL needs DEALTALK_KAFKA__SASL_USERNAME and DEALTALK_KAFKA__SASL_PASSWORD "
+                    "(Azure Event Hubs: user name '$ConnectionString', password the connection string)"
+                )
+        if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
+            raise ValueError(
+                f"heartbeat_interval_ms ({self.heartbeat_interval_ms}) should be at most a third of "
+                f"session_timeout_ms ({self.session_timeout_ms})"
+            )
+        return self
 
 
 class SpeechSettings(_Group):

@@ -12,9 +12,10 @@ from typing import Annotated
 import typer
 
 from dealtalk.pipeline.commands.common import console, handle_errors, load_settings
+from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.discovery import discover_local
-from dealtalk.pipeline.errors import ConfigurationError
 from dealtalk.pipeline.logs import configure_logging
+from dealtalk.pipeline.metrics import WorkerMetrics, watch_embedded_backlog
 from dealtalk.pipeline.resources import STAGE_NAMES, Resources, StageName
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
 
@@ -47,10 +48,9 @@ def worker(
     """Run stage workers until SIGTERM/SIGINT; the job in progress finishes first (graceful shutdown)."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
-    if settings.bus.kind != "embedded":
-        raise ConfigurationError(
-            f"DEALTALK_BUS__KIND={settings.bus.kind} is not served by this build's worker; use 'embedded'"
-        )
+    if settings.bus.kind == "kafka":
+        _kafka_worker(settings, stage, burst=burst, watch=watch or settings.ingest.watch_dir)
+        return
     resources = Resources.open(settings)
     stop = threading.Event()
 
@@ -72,7 +72,13 @@ def worker(
                 )
                 scanner.start()
         stages = resources.stages(_stage_names(stage))
-        stats = EmbeddedWorker(resources.bus, stages, settings.bus).run(burst=burst, stop=stop)
+        metrics = _serve_metrics(settings)
+        embedded = EmbeddedWorker(
+            resources.bus, stages, settings.bus, on_job=metrics.on_job if metrics is not None else None
+        )
+        if metrics is not None:
+            watch_embedded_backlog(metrics, resources.bus, embedded.stages, stop, interval_s=10.0)
+        stats = embedded.run(burst=burst, stop=stop)
         console.print(
             f"worker done: processed={stats.processed} reused={stats.reused} retried={stats.retried} "
             f"dead_lettered={stats.dead_lettered}"
@@ -82,6 +88,35 @@ def worker(
         if scanner is not None:
             scanner.join()
         resources.close()
+
+
+def _serve_metrics(settings: Settings) -> WorkerMetrics | None:
+    if not settings.bus.metrics_port:
+        return None
+    metrics = WorkerMetrics()
+    metrics.serve(settings.bus.metrics_port)
+    return metrics
+
+
+def _kafka_worker(settings: Settings, stage: StageChoice, *, burst: bool, watch: Path | None) -> None:
+    """The same stages over Kafka: one consumer group per stage (``dealtalk topics create`` first)."""
+    from dealtalk.pipeline.runtime.kafka.main import run_kafka_worker
+
+    resources = Resources.open(settings)
+    try:
+        stats = run_kafka_worker(
+            resources.stages(_stage_names(stage)),
+            settings=settings,
+            database=resources.database,
+            burst=burst,
+            watch=watch,
+        )
+    finally:
+        resources.close()
+    console.print(
+        f"worker done: processed={stats.processed} reused={stats.reused} retried={stats.retried} "
+        f"dead_lettered={stats.dead_lettered}"
+    )
 
 
 def _scan_forever(folder: Path, resources: Resources, stop: threading.Event) -> None:

@@ -1,0 +1,133 @@
+"""Cluster administration: which topics exist, and creating the pipeline's topics from the plan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Literal
+
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from dealtalk.pipeline.bus.kafka.connection import client_options, describe_cluster
+from dealtalk.pipeline.bus.kafka.errors import CLIENT_ERRORS, translate
+from dealtalk.pipeline.bus.kafka.topics import TopicSpec
+from dealtalk.pipeline.config import KafkaSettings
+
+__all__ = ["KafkaAdmin", "TopicResult"]
+
+logger = logging.getLogger(__name__)
+
+# Kafka's error code for "topic already exists" (CreateTopics): the plan is applied idempotently.
+_TOPIC_ALREADY_EXISTS = 36
+
+
+@dataclass(frozen=True, slots=True)
+class TopicResult:
+    name: str
+    status: Literal["created", "exists", "failed"]
+    partitions: int
+    detail: str = ""
+
+
+class KafkaAdmin:
+    """An async context manager around ``AIOKafkaAdminClient``; ``stop()`` may be called twice."""
+
+    def __init__(self, settings: KafkaSettings) -> None:
+        self.settings = settings
+        self._client: AIOKafkaAdminClient | None = None
+
+    async def start(self) -> None:
+        """Connect.
+
+        Raises:
+            TransientError: the cluster cannot be reached now.
+        """
+        client = AIOKafkaAdminClient(**client_options(self.settings, client_id_suffix="-admin"))
+        try:
+            await client.start()
+        except CLIENT_ERRORS as exc:
+            await client.close()
+            raise translate(exc, f"cannot reach the cluster at {describe_cluster(self.settings)}") from exc
+        self._client = client
+
+    async def stop(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.close()
+
+    async def __aenter__(self) -> KafkaAdmin:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, _type: type[BaseException] | None, _exc: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def _started(self) -> AIOKafkaAdminClient:
+        if self._client is None:
+            raise RuntimeError("KafkaAdmin used before start() or after stop()")
+        return self._client
+
+    async def topics(self) -> dict[str, int]:
+        """The cluster's topics and their partition counts.
+
+        Asks for *all* topics: a metadata request naming a topic would create it on clusters with topic
+        auto-creation on (the test broker), hiding exactly the mistake this check is for.
+
+        Raises:
+            TransientError: the cluster cannot be reached now.
+        """
+        try:
+            described = await self._started().describe_topics(None)
+        except CLIENT_ERRORS as exc:
+            raise translate(exc, "cannot list the cluster's topics") from exc
+        return {
+            str(topic["topic"]): len(topic["partitions"])
+            for topic in described
+            if not topic.get("is_internal") and not str(topic["topic"]).startswith("__")
+        }
+
+    async def create(self, plan: Sequence[TopicSpec]) -> list[TopicResult]:
+        """Create the topics of ``plan`` that do not exist yet; existing ones are left as they are.
+
+        Raises:
+            TransientError: the cluster cannot be reached now.
+        """
+        existing = await self.topics()
+        results = [
+            TopicResult(spec.name, "exists", existing[spec.name]) for spec in plan if spec.name in existing
+        ]
+        missing = [spec for spec in plan if spec.name not in existing]
+        if not missing:
+            return results
+        request = [
+            NewTopic(
+                spec.name,
+                num_partitions=spec.partitions,
+                replication_factor=spec.replication_factor,
+                topic_configs=dict(spec.config),
+            )
+            for spec in missing
+        ]
+        try:
+            response = await self._started().create_topics(request)
+        except CLIENT_ERRORS as exc:
+            raise translate(exc, "cannot create topics") from exc
+        by_name = {spec.name: spec for spec in missing}
+        for entry in response.topic_errors:
+            name, code = str(entry[0]), int(entry[1])
+            message = str(entry[2]) if len(entry) > 2 and entry[2] else ""
+            spec = by_name[name]
+            if code == 0:
+                results.append(TopicResult(name, "created", spec.partitions))
+                logger.info("topic created name=%s partitions=%s", name, spec.partitions)
+            elif code == _TOPIC_ALREADY_EXISTS:
+                results.append(TopicResult(name, "exists", spec.partitions))
+            else:
+                results.append(TopicResult(name, "failed", spec.partitions, f"error {code}: {message}"))
+                logger.error("topic not created name=%s error_code=%s message=%s", name, code, message)
+        order = {spec.name: index for index, spec in enumerate(plan)}
+        return sorted(results, key=lambda result: order[result.name])

@@ -1,0 +1,122 @@
+"""The Kafka worker process: signals, metrics endpoint, optional inbox scanner, and the worker itself.
+
+``run_kafka_worker`` is what ``dealtalk worker`` calls when ``DEALTALK_BUS__KIND=kafka``: it owns the event
+loop, turns SIGTERM/SIGINT into a graceful stop, serves ``/metrics`` on ``bus.metrics_port`` (0: none) and,
+with a watch folder, sends new local recordings to the discovery topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
+from dealtalk.pipeline.config import Settings
+from dealtalk.pipeline.errors import DealtalkError
+from dealtalk.pipeline.metrics import WorkerMetrics
+from dealtalk.pipeline.runtime.embedded import WorkerStats
+from dealtalk.pipeline.runtime.kafka.discovery import discover_local_to_kafka
+from dealtalk.pipeline.runtime.kafka.jobs import sleep_unless_stopped
+from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
+from dealtalk.pipeline.runtime.stage import Stage
+from dealtalk.pipeline.store import Database
+
+__all__ = ["run_kafka_worker"]
+
+logger = logging.getLogger(__name__)
+
+
+def run_kafka_worker(
+    stages: Sequence[Stage[Any, Any]],
+    *,
+    settings: Settings,
+    database: Database,
+    burst: bool = False,
+    watch: Path | None = None,
+    worker_id: str | None = None,
+) -> WorkerStats:
+    """Run a Kafka worker for ``stages`` in this process until SIGTERM/SIGINT (or, with ``burst``, no work).
+
+    Raises:
+        TransientError: the cluster could not be reached at start.
+    """
+    if watch is not None:
+        watch.mkdir(parents=True, exist_ok=True)
+    return asyncio.run(
+        _main(stages, settings=settings, database=database, burst=burst, watch=watch, worker_id=worker_id)
+    )
+
+
+async def _main(
+    stages: Sequence[Stage[Any, Any]],
+    *,
+    settings: Settings,
+    database: Database,
+    burst: bool,
+    watch: Path | None,
+    worker_id: str | None,
+) -> WorkerStats:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, _on_signal, signum, stop)
+    metrics = WorkerMetrics()
+    server = metrics.serve(settings.bus.metrics_port) if settings.bus.metrics_port else None
+    worker = KafkaWorker(
+        stages,
+        database=database,
+        kafka=settings.kafka,
+        bus=settings.bus,
+        worker_id=worker_id,
+        on_job=metrics.on_job,
+        metrics=metrics,
+    )
+    scanner = None
+    if watch is not None and burst:
+        await _scan(watch, settings, database, None)  # before the worker, or burst could end before it
+    elif watch is not None:
+        scanner = asyncio.create_task(_scan(watch, settings, database, stop))
+    try:
+        return await worker.run(stop, burst=burst)
+    finally:
+        stop.set()
+        if scanner is not None:
+            await asyncio.gather(scanner, return_exceptions=True)
+        if server is not None:
+            server.shutdown()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+def _on_signal(signum: int, stop: asyncio.Event) -> None:
+    logger.info("signal %s: finishing running jobs, then stopping", signal.Signals(signum).name)
+    stop.set()
+
+
+async def _scan(folder: Path, settings: Settings, database: Database, stop: asyncio.Event | None) -> None:
+    """Scan ``folder`` once (``stop`` None), or now and then every ``ingest.poll_interval_s`` until ``stop``."""
+    rejected: set[str] = set()
+    async with KafkaProducer(settings.kafka, client_id_suffix="-scanner") as producer:
+        while True:
+            try:
+                report = await discover_local_to_kafka(
+                    folder, producer=producer, database=database, settings=settings, rejected=rejected
+                )
+                logger.info(
+                    "inbox scanned folder=%s new=%s known=%s rejected=%s",
+                    folder,
+                    len(report.new),
+                    len(report.known),
+                    len(report.rejected),
+                )
+            except DealtalkError as exc:
+                logger.warning("inbox scan failed folder=%s: %s", folder, exc)
+            if stop is None:
+                return
+            await sleep_unless_stopped(stop, settings.ingest.poll_interval_s)
+            if stop.is_set():
+                return

@@ -1,0 +1,1 @@
+"""Helpers shared by test tiers (the real Kafka-protocol test broker)."""
