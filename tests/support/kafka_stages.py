@@ -131,11 +131,17 @@ def discovered(recording_id: str) -> RecordingDiscovered:
     )
 
 
-async def send_events(kafka: KafkaSettings, events: Iterable[Any]) -> None:
+async def send_events(kafka: KafkaSettings, events: Iterable[Any]) -> dict[str, int]:
+    """Send events to their topics; returns the partition each recording went to."""
     names = TopicNames.from_settings(kafka)
+    partitions: dict[str, int] = {}
     async with KafkaProducer(kafka) as producer:
         for event in events:
-            await producer.send(names.of(event), event.recording_id, dump_event(event), {"trace_id": event.trace_id})
+            sent = await producer.send(
+                names.of(event), event.recording_id, dump_event(event), {"trace_id": event.trace_id}
+            )
+            partitions[event.recording_id] = sent.partition
+    return partitions
 
 
 async def send_raw(kafka: KafkaSettings, topic: str, key: str, value: bytes, headers: Mapping[str, str]) -> None:

@@ -5,10 +5,14 @@ For each fetched batch of a partition: pause the partition, run its records one 
 keeps polling meanwhile, so heartbeats and ``max_poll_interval_ms`` stay satisfied however long a job runs.
 
 Rebalance (eager: every partition is revoked, then reassigned): a running job gets ``rebalance_grace_s`` to
-finish and commit. One still running after that is *orphaned*: if its partition comes back to this worker, the
-job carries on (a scale-up must not throw away minutes of transcription); if not, it is abandoned: its result,
-when it comes, is stored (idempotent) but neither handed on nor committed, and the new owner redoes or reuses
-it. Records from the retry topic wait, partition paused, until their ``not_before`` time.
+finish; its result is then *stored* (idempotency record) but neither handed on nor committed while the group
+rebalances, and whoever owns the partition next reuses it, hands it on and commits. Committing from inside the
+revocation is what the Java docs suggest, but brokers differ on accepting it (the test broker answers
+ILLEGAL_GENERATION, and the client then rejoins under a new member id, which stalls the rebalance); storing
+first and letting the next owner commit is correct on any of them and costs one database lookup.
+A job still running after the grace is *orphaned*: if its partition comes back to this worker it carries on
+(a scale-up must not throw away minutes of transcription); if not, its result is kept the same way when it
+comes. Records from the retry topic wait, partition paused, until their ``not_before`` time.
 """
 
 from __future__ import annotations
@@ -55,6 +59,8 @@ class _PartitionJob:
     task: asyncio.Task[None]
     # Set at a rebalance or shutdown: finish the record in hand, leave the rest of the batch.
     stop_after_current: bool = False
+    # Set while the group rebalances (revoked, not yet reassigned): a result is stored, not handed on.
+    revoking: bool = False
     # Set when the partition went elsewhere while the job ran: store its result, hand on and commit nothing.
     abandoned: bool = False
 
@@ -366,7 +372,7 @@ class StageConsumer:
                 _brief(exc),
             )
             return _Step.AGAIN
-        if job.abandoned:
+        if job.abandoned or job.revoking:
             self.on_job(stage.name, key, "abandoned")
             await self._keep_abandoned_result(outcome, key)
             return _Step.LOST
@@ -453,7 +459,11 @@ class StageConsumer:
         return _Step.NEXT
 
     async def _keep_abandoned_result(self, outcome: Outcome, key: str) -> None:
-        """A job whose partition went elsewhere: keep its result (idempotent) so the new owner can reuse it."""
+        """A job whose partition is moving: keep its result (idempotent) so the next owner can reuse it.
+
+        A retry or a dead letter is not sent: the next owner runs the (usually quick) failing job again and
+        sends it, so the retry topic never holds two copies of one attempt.
+        """
         if isinstance(outcome, Done) and not outcome.reused:
             try:
                 await asyncio.to_thread(self.settler.store, self.stage, outcome)
@@ -465,7 +475,10 @@ class StageConsumer:
                     _brief(exc),
                 )
         logger.info(
-            "job abandoned stage=%s recording=%s: partition moved, nothing committed", self.stage.name, key
+            "job result kept stage=%s recording=%s: the partition is moving, nothing handed on or committed; "
+            "its next owner reuses the stored result",
+            self.stage.name,
+            key,
         )
 
     def _log_outcome(
@@ -495,7 +508,8 @@ class StageConsumer:
             detail = f" next_attempt={attempt + 1} delay_s={outcome.delay_s:.1f}"
         elif isinstance(outcome, Dead):
             detail = f" error={outcome.failed.error_type}"
-        logger.info(
+        logger.log(
+            logging.WARNING if phase == "dead" else logging.INFO,
             "job %s stage=%s recording=%s offset=%s:%s:%s attempt=%s trace=%s elapsed_s=%.2f%s",
             phase,
             self.stage.name,
@@ -521,6 +535,7 @@ class StageConsumer:
         running = {tp: job for tp, job in self._jobs.items() if tp in revoked}
         for job in running.values():
             job.stop_after_current = True
+            job.revoking = True
         if not running:
             return
         _done, pending = await asyncio.wait(
@@ -540,6 +555,7 @@ class StageConsumer:
         for tp, job in list(self._jobs.items()):
             if tp in assigned:
                 self._pause(tp)
+                job.revoking = False  # ours again: the job settles as usual when it ends
             elif not job.abandoned:
                 job.abandoned = True
                 logger.info(

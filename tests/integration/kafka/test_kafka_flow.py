@@ -20,7 +20,7 @@ from dealtalk.pipeline.metrics import WorkerMetrics
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.schema import StageResultRow
-from support.kafka_stages import Calls, discovered, fetch_stage, read_topic, run_until, send_events, transcribe_stage
+from support.kafka_stages import Calls, discovered, fetch_stage, read_topic, send_events, transcribe_stage
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
 
@@ -161,5 +161,3 @@ async def _rewind_group(kafka: KafkaSettings, group: str, topic: str) -> None:
     finally:
         await consumer.stop()
 
-
-__all__ = ["run_until"]
