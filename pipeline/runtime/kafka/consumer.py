@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
@@ -29,7 +29,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
-from dealtalk.pipeline.bus.kafka.connection import client_options
+from dealtalk.pipeline.bus.kafka.connection import client_options, describe_cluster
 from dealtalk.pipeline.bus.kafka.errors import CLIENT_ERRORS, translate
 from dealtalk.pipeline.bus.kafka.headers import NOT_BEFORE_MS, ORIGINAL_TOPIC, attempt_of, decode_headers
 from dealtalk.pipeline.config import BusSettings, KafkaSettings
@@ -46,6 +46,9 @@ __all__ = ["StageConsumer"]
 logger = logging.getLogger(__name__)
 
 JobHook = Callable[[str, str, str], None]
+
+# After this long without the cluster confirming a job's hand-on and commit, the worker says so (and again).
+_SLOW_SETTLE_S = 10.0
 
 
 class _Step(Enum):
@@ -377,8 +380,9 @@ class StageConsumer:
             await self._keep_abandoned_result(outcome, key)
             return _Step.LOST
         try:
-            step = await self._settle(
-                tp, record, outcome, key=key, headers=headers, origin=origin, attempt=attempt
+            step = await self._settle_reporting_delays(
+                self._settle(tp, record, outcome, key=key, headers=headers, origin=origin, attempt=attempt),
+                key=key,
             )
         except DealtalkError as exc:
             self.on_job(stage.name, key, "abandoned")
@@ -409,6 +413,31 @@ class StageConsumer:
         else:
             self.on_job(stage.name, key, "abandoned")
         return step
+
+    async def _settle_reporting_delays(self, settling: Coroutine[Any, Any, _Step], *, key: str) -> _Step:
+        """Await ``settling``, saying every ``_SLOW_SETTLE_S`` that the cluster keeps it waiting.
+
+        The client retries a broker that went away by itself (produce until ``request_timeout_ms``, commits
+        until the coordinator is back); this line is what tells an operator why a worker stands still.
+        """
+        task = asyncio.ensure_future(settling)
+        waited = 0.0
+        try:
+            while True:
+                done, _pending = await asyncio.wait({task}, timeout=_SLOW_SETTLE_S)
+                if done:
+                    return task.result()
+                waited += _SLOW_SETTLE_S
+                logger.warning(
+                    "job waiting for the cluster stage=%s recording=%s waited_s=%.0f cluster=%s: result stored, "
+                    "hand-on and commit pending",
+                    self.stage.name,
+                    key,
+                    waited,
+                    describe_cluster(self.kafka),
+                )
+        finally:
+            task.cancel()
 
     async def _settle(
         self,
