@@ -10,14 +10,16 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
-from dealtalk.pipeline.bus.kafka.topics import TopicNames
+from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan
 from dealtalk.pipeline.config import KafkaSettings
 from dealtalk.pipeline.documents import BlobRef, MeetingInfo
 from dealtalk.pipeline.events import (
@@ -33,8 +35,11 @@ from dealtalk.pipeline.runtime.stage import Stage
 
 __all__ = [
     "Calls",
+    "create_topics",
     "discovered",
+    "eventually",
     "fetch_stage",
+    "make_kafka_settings",
     "read_topic",
     "run_until",
     "send_events",
@@ -43,6 +48,49 @@ __all__ = [
 ]
 
 Behaviour = Callable[[Any], None]
+
+
+def make_kafka_settings(bootstrap: str, **overrides: object) -> KafkaSettings:
+    """Settings for a test: unique topics and groups, 2 partitions, short timeouts."""
+    prefix = f"t{uuid.uuid4().hex[:10]}"
+    values: dict[str, object] = {
+        "bootstrap_servers": bootstrap,
+        "topic_prefix": prefix,
+        "group_prefix": prefix,
+        "partitions": 2,
+        "session_timeout_ms": 6000,
+        "heartbeat_interval_ms": 500,
+        "poll_timeout_ms": 100,
+        "rebalance_grace_s": 10.0,
+        "shutdown_grace_s": 10.0,
+        "topic_check_interval_s": 0.5,
+        "lag_interval_s": 0.5,
+        "max_concurrent_jobs": 2,
+    }
+    values.update(overrides)
+    return KafkaSettings.model_validate(values)
+
+
+def create_topics(kafka: KafkaSettings) -> None:
+    """Every topic of the plan (synchronously, for test setup)."""
+
+    async def create() -> None:
+        async with KafkaAdmin(kafka) as admin:
+            results = await admin.create(topic_plan(kafka))
+        assert all(result.status == "created" for result in results), results
+
+    asyncio.run(create())
+
+
+async def eventually(
+    condition: Callable[[], bool], *, timeout_s: float = 30.0, what: str = "condition"
+) -> None:
+    """Wait until ``condition()`` holds, polling; fail the test after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} did not happen within {timeout_s:.0f} s")
+        await asyncio.sleep(0.05)
 
 
 class Calls:
@@ -79,7 +127,9 @@ def _no_persist(_session: Session, _event: Any, _output: Any) -> None:
     return None
 
 
-def _wrap(calls: Calls, name: str, produce: Callable[[Any], Any], behave: Behaviour | None) -> Callable[[Any], Any]:
+def _wrap(
+    calls: Calls, name: str, produce: Callable[[Any], Any], behave: Behaviour | None
+) -> Callable[[Any], Any]:
     def run(event: Any) -> Any:
         calls.enter(name, event.recording_id)
         try:
@@ -92,12 +142,19 @@ def _wrap(calls: Calls, name: str, produce: Callable[[Any], Any], behave: Behavi
     return run
 
 
-def fetch_stage(calls: Calls, behave: Behaviour | None = None, *, version: str = "fetch-test-1") -> Stage[Any, Any]:
+def fetch_stage(
+    calls: Calls, behave: Behaviour | None = None, *, version: str = "fetch-test-1"
+) -> Stage[Any, Any]:
     def produce(event: RecordingDiscovered) -> AudioStored:
-        return AudioStored(**event.follow(), audio=BlobRef(sha256="a" * 64, size_bytes=1), meeting=event.meeting)
+        return AudioStored(
+            **event.follow(), audio=BlobRef(sha256="a" * 64, size_bytes=1), meeting=event.meeting
+        )
 
     return Stage(
-        name="fetch", consumes=RecordingDiscovered, run=_wrap(calls, "fetch", produce, behave), version=version,
+        name="fetch",
+        consumes=RecordingDiscovered,
+        run=_wrap(calls, "fetch", produce, behave),
+        version=version,
         persist=_no_persist,
     )
 
@@ -116,7 +173,10 @@ def transcribe_stage(
         )
 
     return Stage(
-        name="transcribe", consumes=AudioStored, run=_wrap(calls, "transcribe", produce, behave), version=version,
+        name="transcribe",
+        consumes=AudioStored,
+        run=_wrap(calls, "transcribe", produce, behave),
+        version=version,
         persist=_no_persist,
     )
 
@@ -144,7 +204,9 @@ async def send_events(kafka: KafkaSettings, events: Iterable[Any]) -> dict[str, 
     return partitions
 
 
-async def send_raw(kafka: KafkaSettings, topic: str, key: str, value: bytes, headers: Mapping[str, str]) -> None:
+async def send_raw(
+    kafka: KafkaSettings, topic: str, key: str, value: bytes, headers: Mapping[str, str]
+) -> None:
     async with KafkaProducer(kafka) as producer:
         await producer.send(topic, key, value, headers)
 
@@ -153,7 +215,9 @@ async def read_topic(kafka: KafkaSettings, topic: str, *, timeout_s: float = 5.0
     """Every record on ``topic`` now (no consumer group: nobody's offsets move)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False, group_id=None)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False, group_id=None
+    )
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(kafka.partitions)]
@@ -175,7 +239,11 @@ async def read_topic(kafka: KafkaSettings, topic: str, *, timeout_s: float = 5.0
 
 
 async def run_until(
-    worker: KafkaWorker, done: Callable[[], bool], *, timeout_s: float = 60.0, stop: asyncio.Event | None = None
+    worker: KafkaWorker,
+    done: Callable[[], bool],
+    *,
+    timeout_s: float = 60.0,
+    stop: asyncio.Event | None = None,
 ) -> WorkerStats:
     """Run ``worker`` until ``done()`` holds, then stop it gracefully and return its stats."""
     stop = stop or asyncio.Event()

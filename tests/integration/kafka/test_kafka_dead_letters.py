@@ -9,6 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.kafka_stages import (
+    Calls,
+    discovered,
+    fetch_stage,
+    read_topic,
+    send_events,
+    send_raw,
+    transcribe_stage,
+)
 from typer.testing import CliRunner
 
 from dealtalk.pipeline.blobs import LocalBlobStore
@@ -26,20 +35,25 @@ from dealtalk.pipeline.errors import InvalidInput
 from dealtalk.pipeline.events import AudioStored, RecordingDiscovered, dump_event
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
 from dealtalk.pipeline.store import Database
-from support.kafka_stages import Calls, discovered, fetch_stage, read_topic, send_events, send_raw, transcribe_stage
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
 
 
 def test_poison_messages_are_dead_lettered_with_reasons_and_never_block_their_partition(
-    kafka: KafkaSettings, bus: BusSettings, database: Database, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    kafka: KafkaSettings,
+    bus: BusSettings,
+    database: Database,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     calls = Calls()
     names = TopicNames.from_settings(kafka)
     blobs = LocalBlobStore(tmp_path / "blobs")
     fetch_topic, audio_topic = names.of_event(RecordingDiscovered), names.of_event(AudioStored)
     valid = discovered("p")
-    oversized = json.dumps({"schema_version": 1, "type": "recording.discovered", "pad": "x" * 300_000}).encode()
+    oversized = json.dumps(
+        {"schema_version": 1, "type": "recording.discovered", "pad": "x" * 300_000}
+    ).encode()
     # The stage reads the audio behind its claim check, like the real transcribe stage does.
     missing_audio = AudioStored(
         **discovered("m").follow(), audio=BlobRef(sha256="f" * 64, size_bytes=10), meeting=valid.meeting
@@ -69,7 +83,9 @@ def test_poison_messages_are_dead_lettered_with_reasons_and_never_block_their_pa
         assert stats.dead_lettered == 6
 
     asyncio.run(scenario())
-    assert calls.count("fetch", "p") == 1 and calls.count("transcribe", "p") == 1  # the partition kept flowing
+    assert (
+        calls.count("fetch", "p") == 1 and calls.count("transcribe", "p") == 1
+    )  # the partition kept flowing
     letters = asyncio.run(list_kafka_dead_letters(kafka, database))
     reasons = sorted(letter.failed.reason for letter in letters if letter.failed)
     assert len(reasons) == 6
@@ -123,16 +139,24 @@ def test_replay_sends_the_original_back_once_after_the_cause_is_fixed(
 
     letter_id = asyncio.run(scenario())
     assert calls.count("fetch", "fixable") == 2
-    assert [r.key.decode() for r in asyncio.run(read_topic(kafka, names.of_event(AudioStored)))] == ["fixable"]
+    assert [r.key.decode() for r in asyncio.run(read_topic(kafka, names.of_event(AudioStored)))] == [
+        "fixable"
+    ]
     with pytest.raises(InvalidInput, match="already replayed"):
         asyncio.run(replay_kafka_dead_letter(kafka, database, letter_id, actor="test"))
-    assert asyncio.run(list_kafka_dead_letters(kafka, database)) == []  # replayed letters are hidden by default
+    assert (
+        asyncio.run(list_kafka_dead_letters(kafka, database)) == []
+    )  # replayed letters are hidden by default
     shown = asyncio.run(show_kafka_dead_letter(kafka, letter_id, database))
     assert shown.replayed_at is not None
 
 
 def test_dlq_cli_lists_shows_and_replays_kafka_dead_letters(
-    kafka: KafkaSettings, bus: BusSettings, database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kafka: KafkaSettings,
+    bus: BusSettings,
+    database: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     calls = Calls()
     monkeypatch.setattr(console, "width", 200)  # the table's columns must not fold the words we look for
@@ -142,7 +166,9 @@ def test_dlq_cli_lists_shows_and_replays_kafka_dead_letters(
 
     async def scenario() -> None:
         await send_events(kafka, [discovered("cli-1")])
-        await KafkaWorker([fetch_stage(calls, refuse)], database=database, kafka=kafka, bus=bus).run(burst=True)
+        await KafkaWorker([fetch_stage(calls, refuse)], database=database, kafka=kafka, bus=bus).run(
+            burst=True
+        )
 
     asyncio.run(scenario())
     env = {
@@ -167,4 +193,3 @@ def test_dlq_cli_lists_shows_and_replays_kafka_dead_letters(
     assert again.exit_code == 1 and "already replayed" in again.output
     unknown = runner.invoke(app, ["dlq", "show", "9:999"], env=env)
     assert unknown.exit_code == 1 and "no dead letter" in unknown.output
-

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import func, select
+from support.kafka_stages import Calls, discovered, fetch_stage, read_topic, send_events, transcribe_stage
 
 from dealtalk.pipeline.bus.kafka.dead_letters import list_kafka_dead_letters
 from dealtalk.pipeline.bus.kafka.headers import decode_headers
@@ -20,7 +21,6 @@ from dealtalk.pipeline.metrics import WorkerMetrics
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.schema import StageResultRow
-from support.kafka_stages import Calls, discovered, fetch_stage, read_topic, send_events, transcribe_stage
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
 
@@ -78,7 +78,9 @@ def test_redelivery_reuses_the_stored_result_and_never_repeats_the_side_effect(
     names = TopicNames.from_settings(kafka)
 
     def worker() -> KafkaWorker:
-        return KafkaWorker([fetch_stage(calls), transcribe_stage(calls)], database=database, kafka=kafka, bus=bus)
+        return KafkaWorker(
+            [fetch_stage(calls), transcribe_stage(calls)], database=database, kafka=kafka, bus=bus
+        )
 
     async def scenario() -> tuple[int, int]:
         await send_events(kafka, events)
@@ -133,9 +135,17 @@ def test_transient_failures_retry_through_the_retry_topic_with_backoff(
     assert elapsed >= 0.5 + 1.0 + 2.0  # the hopeless one waited its backoff: 0.5, 1, 2 s
     retries = asyncio.run(read_topic(kafka, names.retry_of("fetch")))
     attempts = sorted(
-        (r.key.decode(), decode_headers(r.headers)["attempt"]) for r in retries if r.key.decode() != "throttled"
+        (r.key.decode(), decode_headers(r.headers)["attempt"])
+        for r in retries
+        if r.key.decode() != "throttled"
     )
-    assert attempts == [("flaky", "2"), ("flaky", "3"), ("hopeless", "2"), ("hopeless", "3"), ("hopeless", "4")]
+    assert attempts == [
+        ("flaky", "2"),
+        ("flaky", "3"),
+        ("hopeless", "2"),
+        ("hopeless", "3"),
+        ("hopeless", "4"),
+    ]
     for record in retries:
         headers = decode_headers(record.headers)
         assert headers["original_topic"] == names.of_event(discovered("x").__class__)
@@ -160,4 +170,3 @@ async def _rewind_group(kafka: KafkaSettings, group: str, topic: str) -> None:
         await consumer.commit(dict.fromkeys(tps, 0))
     finally:
         await consumer.stop()
-

@@ -9,6 +9,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from support.kafka_broker import TestBroker
+from support.kafka_stages import (
+    Calls,
+    discovered,
+    eventually,
+    fetch_stage,
+    make_kafka_settings,
+    read_topic,
+    send_events,
+    transcribe_stage,
+)
 
 from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
 from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan
@@ -16,10 +27,6 @@ from dealtalk.pipeline.config import BusSettings
 from dealtalk.pipeline.events import TranscriptReady, parse_event
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
 from dealtalk.pipeline.store import Database
-from support.kafka_broker import TestBroker
-from support.kafka_stages import Calls, discovered, fetch_stage, read_topic, send_events, transcribe_stage
-
-from conftest import make_kafka_settings
 
 pytestmark = [pytest.mark.kafka]
 
@@ -43,7 +50,7 @@ def test_a_broker_away_for_a_while_loses_and_duplicates_nothing(
     own_broker: TestBroker, bus: BusSettings, database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level("INFO", logger="dealtalk")
-    kafka = make_kafka_settings(own_broker, request_timeout_ms=5000)
+    kafka = make_kafka_settings(own_broker.bootstrap, request_timeout_ms=5000)
     names = TopicNames.from_settings(kafka)
     calls = Calls()
     events = [discovered(f"rec-{i}") for i in range(12)]
@@ -57,12 +64,14 @@ def test_a_broker_away_for_a_while_loses_and_duplicates_nothing(
             await admin.create(topic_plan(kafka))
         await send_events(kafka, events)
         worker = KafkaWorker(
-            [fetch_stage(calls, behave), transcribe_stage(calls, behave)], database=database, kafka=kafka, bus=bus
+            [fetch_stage(calls, behave), transcribe_stage(calls, behave)],
+            database=database,
+            kafka=kafka,
+            bus=bus,
         )
         stop = asyncio.Event()
         task = asyncio.create_task(worker.run(stop))
-        while calls.count("transcribe") < 2:
-            await asyncio.sleep(0.05)
+        await eventually(lambda: calls.count("transcribe") >= 2, what="two transcriptions")
         await asyncio.to_thread(own_broker.stop)
         await asyncio.sleep(OUTAGE_S)
         assert not task.done(), "the worker gave up while the broker was away"
@@ -86,7 +95,9 @@ def test_a_broker_away_for_a_while_loses_and_duplicates_nothing(
         assert calls.count("fetch", event.recording_id) == 1
         assert calls.count("transcribe", event.recording_id) == 1
     if OUTAGE_S > 15:  # a job that ended during the outage waited for the cluster, and said so
-        waiting = [r.getMessage() for r in caplog.records if r.getMessage().startswith("job waiting for the cluster")]
+        waiting = [
+            r.getMessage() for r in caplog.records if r.getMessage().startswith("job waiting for the cluster")
+        ]
         assert waiting and own_broker.bootstrap in waiting[0]
 
 
@@ -94,7 +105,7 @@ def test_a_broker_away_for_a_while_loses_and_duplicates_nothing(
 def test_a_stage_whose_topics_are_missing_waits_and_the_others_serve(
     kafka_broker: TestBroker, bus: BusSettings, database: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
-    kafka = make_kafka_settings(kafka_broker)
+    kafka = make_kafka_settings(kafka_broker.bootstrap)
     names = TopicNames.from_settings(kafka)
     calls = Calls()
     fetch_topics = {names.of_event(type(discovered("x"))), names.retry_of("fetch"), names.dead_letters}
@@ -132,4 +143,3 @@ async def run_until_count(calls: Calls, stage: str, count: int, timeout_s: float
     while calls.count(stage) < count:
         assert time.monotonic() < deadline, f"{stage} did not reach {count} runs"
         await asyncio.sleep(0.05)
-
