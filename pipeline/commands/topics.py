@@ -15,7 +15,6 @@ from rich.table import Table
 from dealtalk.pipeline.commands.common import console, handle_errors, load_settings
 from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.errors import ConfigurationError
-from dealtalk.pipeline.logs import configure_logging
 
 __all__ = ["topics_app"]
 
@@ -24,7 +23,6 @@ topics_app = typer.Typer(help="Provision and inspect the Kafka topics.", no_args
 
 def _kafka_settings() -> Settings:
     settings = load_settings()
-    configure_logging(settings.log_level, settings.log_format)
     if settings.bus.kind != "kafka":
         raise ConfigurationError(
             "topics are a Kafka thing: set DEALTALK_BUS__KIND=kafka (and DEALTALK_KAFKA__*)"
