@@ -140,6 +140,18 @@ class TenantSettings(_Group):
     # E-mail domains of the seller's organisation: attendees from these domains are sellers.
     internal_domains: tuple[str, ...] = ("schoonenberg.nl",)
     timezone: str = "Europe/Amsterdam"
+    # Words of the tenant's trade that the ASR should expect (hotwords), on top of names and competitors.
+    vocabulary: tuple[str, ...] = (
+        "offerte",
+        "aanbesteding",
+        "vierkante meter",
+        "schoonmaak",
+        "glasbewassing",
+        "cao",
+        "SLA",
+        "facilitair",
+        "prijs per vierkante meter",
+    )
 
 
 class IngestSettings(_Group):
