@@ -61,7 +61,9 @@ def start_worker(data_dir: Path, inbox: Path, log: Path) -> subprocess.Popen[byt
     with log.open("ab") as handle:
         return subprocess.Popen(
             [sys.executable, "-m", "dealtalk.pipeline.cli", "worker", "--burst", "--watch", str(inbox)],
-            env=worker_env(data_dir), stdout=handle, stderr=subprocess.STDOUT,
+            env=worker_env(data_dir),
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
 
 
@@ -70,7 +72,9 @@ def query(db: Path, sql: str) -> list[tuple[object, ...]]:
         return connection.execute(sql).fetchall()
 
 
-def test_sigkill_mid_transcription_then_restart_processes_and_publishes_each_call_once(tmp_path: Path) -> None:
+def test_sigkill_mid_transcription_then_restart_processes_and_publishes_each_call_once(
+    tmp_path: Path,
+) -> None:
     data_dir, inbox, log = tmp_path / "data", tmp_path / "inbox", tmp_path / "worker.log"
     recording_ids = make_inbox(inbox)
     db = data_dir / "dealtalk.db"
