@@ -8,7 +8,7 @@ auto-created on first use, and a broker killed with SIGKILL loses its last ~0.5 
 
 Usage in a conftest::
 
-    from support.kafka_broker import kafka_broker  # noqa: F401  (the session fixture)
+    from tests.support.kafka_broker import kafka_broker  # noqa: F401  (the session fixture)
 """
 
 from __future__ import annotations

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.kafka_broker import TestBroker, kafka_broker
-from support.kafka_stages import create_topics, make_kafka_settings
 
 from dealtalk.pipeline.config import BusSettings, KafkaSettings
 from dealtalk.pipeline.store import Database, open_database
+from tests.support.kafka_broker import TestBroker, kafka_broker
+from tests.support.kafka_stages import create_topics, make_kafka_settings
 
 __all__ = ["kafka_broker"]
 

@@ -17,8 +17,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from support.kafka_broker import TestBroker
-from support.kafka_stages import make_kafka_settings, read_topic
 from typer.testing import CliRunner
 
 from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan
@@ -27,6 +25,8 @@ from dealtalk.pipeline.config import KafkaSettings
 from dealtalk.pipeline.events import AudioStored, parse_event
 from dealtalk.pipeline.store import open_database
 from dealtalk.pipeline.store.schema import RecordingRow
+from tests.support.kafka_broker import TestBroker
+from tests.support.kafka_stages import make_kafka_settings, read_topic
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(180)]
 

@@ -9,15 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.kafka_stages import (
-    Calls,
-    discovered,
-    fetch_stage,
-    read_topic,
-    send_events,
-    send_raw,
-    transcribe_stage,
-)
 from typer.testing import CliRunner
 
 from dealtalk.pipeline.blobs import LocalBlobStore
@@ -35,6 +26,15 @@ from dealtalk.pipeline.errors import InvalidInput
 from dealtalk.pipeline.events import AudioStored, RecordingDiscovered, dump_event
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
 from dealtalk.pipeline.store import Database
+from tests.support.kafka_stages import (
+    Calls,
+    discovered,
+    fetch_stage,
+    read_topic,
+    send_events,
+    send_raw,
+    transcribe_stage,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
 

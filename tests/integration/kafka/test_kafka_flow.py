@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import func, select
-from support.kafka_stages import Calls, discovered, fetch_stage, read_topic, send_events, transcribe_stage
 
 from dealtalk.pipeline.bus.kafka.dead_letters import list_kafka_dead_letters
 from dealtalk.pipeline.bus.kafka.headers import decode_headers
@@ -21,6 +20,14 @@ from dealtalk.pipeline.metrics import WorkerMetrics
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.schema import StageResultRow
+from tests.support.kafka_stages import (
+    Calls,
+    discovered,
+    fetch_stage,
+    read_topic,
+    send_events,
+    transcribe_stage,
+)
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
 

@@ -9,8 +9,14 @@ import time
 from typing import Any
 
 import pytest
-from support.kafka_broker import TestBroker
-from support.kafka_stages import (
+
+from dealtalk.pipeline.bus.kafka.topics import TopicNames
+from dealtalk.pipeline.config import BusSettings
+from dealtalk.pipeline.events import AudioStored
+from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
+from dealtalk.pipeline.store import Database
+from tests.support.kafka_broker import TestBroker
+from tests.support.kafka_stages import (
     Calls,
     create_topics,
     discovered,
@@ -22,12 +28,6 @@ from support.kafka_stages import (
     send_events,
     transcribe_stage,
 )
-
-from dealtalk.pipeline.bus.kafka.topics import TopicNames
-from dealtalk.pipeline.config import BusSettings
-from dealtalk.pipeline.events import AudioStored
-from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
-from dealtalk.pipeline.store import Database
 
 pytestmark = [pytest.mark.kafka, pytest.mark.timeout(120)]
 

@@ -9,8 +9,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.kafka_broker import TestBroker
-from support.kafka_stages import (
+
+from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
+from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan
+from dealtalk.pipeline.config import BusSettings
+from dealtalk.pipeline.events import TranscriptReady, parse_event
+from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
+from dealtalk.pipeline.store import Database
+from tests.support.kafka_broker import TestBroker
+from tests.support.kafka_stages import (
     Calls,
     discovered,
     eventually,
@@ -20,13 +27,6 @@ from support.kafka_stages import (
     send_events,
     transcribe_stage,
 )
-
-from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
-from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan
-from dealtalk.pipeline.config import BusSettings
-from dealtalk.pipeline.events import TranscriptReady, parse_event
-from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
-from dealtalk.pipeline.store import Database
 
 pytestmark = [pytest.mark.kafka]
 

@@ -14,7 +14,9 @@ from dealtalk.pipeline.events import TOPICS, AudioStored, RecordingDiscovered, S
 
 
 def test_plain_cluster_options() -> None:
-    options = client_options(KafkaSettings(bootstrap_servers="kafka:9092", client_id="w"), client_id_suffix="-x")
+    options = client_options(
+        KafkaSettings(bootstrap_servers="kafka:9092", client_id="w"), client_id_suffix="-x"
+    )
     assert options == {
         "bootstrap_servers": "kafka:9092",
         "client_id": "w-x",

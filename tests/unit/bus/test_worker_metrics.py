@@ -5,7 +5,7 @@ from __future__ import annotations
 import urllib.request
 
 from dealtalk.pipeline.metrics import WorkerMetrics
-from support.kafka_broker import free_port
+from tests.support.kafka_broker import free_port
 
 
 def test_job_phases_count_and_time() -> None:
@@ -31,9 +31,12 @@ def test_lag_series_follow_the_assignment() -> None:
     metrics.set_lag("analyze", {("t", "0"): 5, ("t", "1"): 0})
     metrics.set_lag("publish", {("p", "0"): 2})
     metrics.set_lag("analyze", {("t", "1"): 3})  # partition 0 went to another worker
-    assert metrics.registry.get_sample_value(
-        "dealtalk_consumer_lag", {"stage": "analyze", "topic": "t", "partition": "0"}
-    ) is None
+    assert (
+        metrics.registry.get_sample_value(
+            "dealtalk_consumer_lag", {"stage": "analyze", "topic": "t", "partition": "0"}
+        )
+        is None
+    )
     assert metrics.value("dealtalk_consumer_lag", {"stage": "analyze", "topic": "t", "partition": "1"}) == 3
     assert metrics.value("dealtalk_consumer_lag", {"stage": "publish", "topic": "p", "partition": "0"}) == 2
 
