@@ -15,7 +15,7 @@ from dealtalk.pipeline.bus.kafka.errors import CLIENT_ERRORS, translate
 from dealtalk.pipeline.bus.kafka.topics import TopicSpec
 from dealtalk.pipeline.config import KafkaSettings
 
-__all__ = ["KafkaAdmin", "TopicResult"]
+__all__ = ["GroupState", "KafkaAdmin", "TopicResult"]
 
 logger = logging.getLogger(__name__)
 
@@ -29,6 +29,15 @@ class TopicResult:
     status: Literal["created", "exists", "failed"]
     partitions: int
     detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class GroupState:
+    """A consumer group as the coordinator sees it: "Stable", "PreparingRebalance", "Empty", ..."""
+
+    name: str
+    state: str
+    members: int
 
 
 class KafkaAdmin:
@@ -131,3 +140,24 @@ class KafkaAdmin:
                 logger.error("topic not created name=%s error_code=%s message=%s", name, code, message)
         order = {spec.name: index for index, spec in enumerate(plan)}
         return sorted(results, key=lambda result: order[result.name])
+
+    async def groups(self, names: Sequence[str]) -> dict[str, GroupState]:
+        """The state and member count of consumer groups (a group nobody joined yet is "Dead" or "Empty").
+
+        Raises:
+            TransientError: the cluster cannot be reached now.
+        """
+        found: dict[str, GroupState] = {}
+        for name in names:
+            # One group per request: the test broker garbles a DescribeGroups response for several groups.
+            try:
+                responses = await self._started().describe_consumer_groups([name])
+            except CLIENT_ERRORS as exc:
+                raise translate(exc, f"cannot describe consumer group {name}") from exc
+            for response in responses:
+                # DescribeGroups entries: (error_code, group_id, state, protocol_type, protocol, members, ...)
+                for entry in response.groups:
+                    found[str(entry[1])] = GroupState(
+                        name=str(entry[1]), state=str(entry[2]), members=len(entry[5])
+                    )
+        return found

@@ -452,8 +452,8 @@ class StageConsumer:
     ) -> _Step:
         settler = self.settler
         if isinstance(outcome, Done):
-            await asyncio.to_thread(settler.store, self.stage, outcome)
-            await settler.hand_on(self.stage, outcome)
+            stored = await asyncio.to_thread(settler.store, self.stage, outcome)
+            await settler.hand_on(self.stage, stored)
         elif isinstance(outcome, Retry):
             await settler.retry(
                 self.stage,

@@ -34,11 +34,12 @@ from dealtalk.pipeline.bus.kafka.headers import (
 )
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
-from dealtalk.pipeline.events import StageFailed, dump_event
+from dealtalk.pipeline.events import StageFailed, dump_event, parse_event
 from dealtalk.pipeline.runtime.handler import Dead, Done, Retry, record_success
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.projections import mark_failed
+from dealtalk.pipeline.store.schema import StageResultRow
 
 __all__ = ["MAX_DEAD_LETTER_ORIGINAL_BYTES", "Settler", "shrink_original"]
 
@@ -65,10 +66,29 @@ class Settler:
         self.database = database
         self.actor = actor
 
-    def store(self, stage: Stage[Any, Any], done: Done) -> None:
-        """The result, projection and idempotency record in one transaction (blocking: call from a thread)."""
+    def store(self, stage: Stage[Any, Any], done: Done) -> Done:
+        """The result, projection and idempotency record in one transaction (blocking: call from a thread).
+
+        Returns the outcome to hand on: this one, or, when another delivery of the same message stored its
+        result first (a job abandoned at a rebalance that finished anyway), that stored result, so downstream
+        only ever sees one event per recording and stage.
+        """
+        recording_id = str(getattr(done.event, "recording_id", ""))
         with self.database.session() as session:
             record_success(session, stage, done, actor=self.actor)
+            row = session.get(StageResultRow, (recording_id, stage.name, stage.version))
+            stored = row.output_event if row is not None else None
+        if stored is None or done.reused:
+            return done
+        output = parse_event(stored)
+        if getattr(output, "event_id", None) == getattr(done.output, "event_id", None):
+            return done
+        logger.info(
+            "result stored by another delivery first stage=%s recording=%s; handing on that one",
+            stage.name,
+            recording_id,
+        )
+        return Done(event=done.event, output=output, reused=True)
 
     async def hand_on(self, stage: Stage[Any, Any], done: Done) -> None:
         """Send a stored result's output event to its topic.
