@@ -103,9 +103,10 @@ class KafkaSettings(_Group):
     # stops (SIGTERM); a job still running then is abandoned: nothing is committed and the next owner redoes it.
     rebalance_grace_s: float = Field(default=20.0, ge=0)
     shutdown_grace_s: float = Field(default=60.0, ge=0)
-    # Producer: the largest request (records stay far below; see events.MAX_EVENT_BYTES) and batching delay.
+    # Producer: the largest request (records stay far below; see events.MAX_EVENT_BYTES), and how long a
+    # record may wait for others to share its batch: 0, because a worker awaits each hand-over it sends.
     max_request_bytes: int = Field(default=1_048_576, ge=1024)
-    linger_ms: int = Field(default=5, ge=0)
+    linger_ms: int = Field(default=0, ge=0)
     # Topic configuration used by `dealtalk topics create`.
     retention_ms: int = Field(default=7 * 24 * 3600 * 1000, ge=-1)
     dead_letter_retention_ms: int = Field(default=30 * 24 * 3600 * 1000, ge=-1)
