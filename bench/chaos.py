@@ -46,196 +46,34 @@ import tempfile
 import time
 import wave
 from collections import Counter
-from functools import partial
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # tests.support: the test broker runner, shared with the test suite
 
 from sqlalchemy import func, select  # noqa: E402
-from sqlalchemy.orm import Session  # noqa: E402
 
-from dealtalk.ingest.local_folder import LocalFolderFetcher  # noqa: E402
+from bench.chaos_worker import JOURNAL_ENV  # noqa: E402
 from dealtalk.ingest.sidecar import MeetingSidecar, meeting_from_sidecar  # noqa: E402
-from dealtalk.pipeline.blobs import LocalBlobStore  # noqa: E402
 from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin  # noqa: E402
 from dealtalk.pipeline.bus.kafka.dead_letters import list_kafka_dead_letters  # noqa: E402
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer  # noqa: E402
 from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan  # noqa: E402
 from dealtalk.pipeline.config import Settings  # noqa: E402
-from dealtalk.pipeline.documents import (  # noqa: E402
-    CallKpisDoc,
-    HealthDoc,
-    InsightsDoc,
-    KpisDoc,
-    SegmentDoc,
-    SentimentDoc,
-    SpeakerDoc,
-    SpeakerKpisDoc,
-    TranscriptDoc,
-)
 from dealtalk.pipeline.events import (  # noqa: E402
-    AudioStored,
     CallPublished,
-    InsightsReady,
     RecordingDiscovered,
-    TranscriptReady,
     dump_event,
     new_trace_id,
     parse_event,
 )
-from dealtalk.pipeline.logs import configure_logging  # noqa: E402
-from dealtalk.pipeline.runtime.kafka.main import run_kafka_worker  # noqa: E402
-from dealtalk.pipeline.runtime.stage import Stage  # noqa: E402
-from dealtalk.pipeline.stages.fetch import build_fetch_stage  # noqa: E402
-from dealtalk.pipeline.stages.publish import build_publish_stage  # noqa: E402
 from dealtalk.pipeline.store import Database, open_database  # noqa: E402
-from dealtalk.pipeline.store.queries import manual_link, recording_with_audio  # noqa: E402
 from dealtalk.pipeline.store.schema import PublicationRow, StageResultRow  # noqa: E402
-from dealtalk.publisher.factory import load_publisher, load_resolver  # noqa: E402
-from dealtalk.publisher.protocols import ActivityPublisher, OpportunityLink, PublishReceipt  # noqa: E402
 from tests.support.kafka_broker import TestBroker  # noqa: E402
 
 SAMPLES = REPO / "ingest" / "samples" / "calls"
 STAGES = ("fetch", "transcribe", "analyze", "publish")
-JOURNAL_ENV = "CHAOS_PUBLISH_JOURNAL"  # the bench's own variable: where workers journal publish calls
-
-
-# --- worker process ------------------------------------------------------------------------------------
-
-
-class JournalingPublisher:
-    """Wraps the real publisher; appends one line before and one after each publish (O_APPEND, fsynced)."""
-
-    def __init__(self, inner: ActivityPublisher, journal: Path) -> None:
-        self.inner = inner
-        self.journal = journal
-
-    def _append(self, entry: dict[str, Any]) -> None:
-        fd = os.open(self.journal, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        try:
-            os.write(fd, (json.dumps(entry) + "\n").encode())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-    def publish(
-        self, result: Any, *, recording_id: str, meeting: Any, link: OpportunityLink
-    ) -> PublishReceipt:
-        self._append({"recording_id": recording_id, "phase": "start", "pid": os.getpid()})
-        receipt = self.inner.publish(result, recording_id=recording_id, meeting=meeting, link=link)
-        self._append(
-            {"recording_id": recording_id, "phase": "end", "created": receipt.created, "pid": os.getpid()}
-        )
-        return receipt
-
-
-def _no_persist(_session: Session, _event: Any, _output: Any) -> None:
-    return None
-
-
-def fake_transcribe(blobs: LocalBlobStore, rng: random.Random) -> Stage[AudioStored, TranscriptReady]:
-    def run(event: AudioStored) -> TranscriptReady:
-        time.sleep(rng.uniform(0.02, 0.2))
-        blobs.read_bytes(event.audio)  # the claim check must hold
-        people = [event.meeting.organizer, *event.meeting.attendees][:2]
-        speakers = tuple(
-            SpeakerDoc(
-                id=f"S{i + 1}",
-                name=p.name if p else f"Speaker {i + 1}",
-                email=p.email if p else None,
-                role=p.role if p else "unknown",
-            )
-            for i, p in enumerate(people or [None, None])
-        )
-        segments = tuple(
-            SegmentDoc(
-                start=i * 5.0,
-                end=i * 5.0 + 4.0,
-                speaker=s.id,
-                role=s.role,
-                language="en",
-                text=f"segment {i}",
-            )
-            for i, s in enumerate(speakers)
-        )
-        doc = TranscriptDoc(
-            call_id=event.recording_id, language="en", duration_s=10.0, speakers=speakers, segments=segments
-        )
-        ref = blobs.put_bytes(doc.model_dump_json().encode(), content_type="application/json")
-        return TranscriptReady(
-            **event.follow(),
-            transcript=ref,
-            audio=event.audio,
-            meeting=event.meeting,
-            language="en",
-            duration_s=10.0,
-        )
-
-    return Stage(name="transcribe", consumes=AudioStored, run=run, version="chaos-asr-1", persist=_no_persist)
-
-
-def fake_analyze(blobs: LocalBlobStore, rng: random.Random) -> Stage[TranscriptReady, InsightsReady]:
-    def run(event: TranscriptReady) -> InsightsReady:
-        time.sleep(rng.uniform(0.02, 0.2))
-        transcript = TranscriptDoc.model_validate_json(blobs.read_bytes(event.transcript))
-        per_speaker = {
-            s.id: SpeakerKpisDoc(
-                talk_ratio=1 / len(transcript.speakers),
-                words_per_minute=120.0,
-                avg_pause_before_speaking_ms=300.0,
-                longest_monologue_ms=4000.0,
-                switch_count=1,
-                questions=0,
-            )
-            for s in transcript.speakers
-        }
-        doc = InsightsDoc(
-            call_id=event.recording_id,
-            sentiments=tuple(SentimentDoc(label="neutral", score=0.9) for _ in transcript.segments),
-            kpis=KpisDoc(
-                call=CallKpisDoc(duration_s=10.0, switch_count=1, customer_longest_monologue_ms=4000.0),
-                per_speaker=per_speaker,
-            ),
-            risks=(),
-            action_items=(),
-            summary="Chaos benchmark call.",
-            health=HealthDoc(score=50),
-        )
-        ref = blobs.put_bytes(doc.model_dump_json().encode(), content_type="application/json")
-        return InsightsReady(
-            **event.follow(), transcript=event.transcript, insights=ref, meeting=event.meeting
-        )
-
-    return Stage(
-        name="analyze", consumes=TranscriptReady, run=run, version="chaos-nlp-1", persist=_no_persist
-    )
-
-
-def worker_main(slot: int) -> None:
-    settings = Settings.load()
-    configure_logging("WARNING", "text")
-    database = open_database(settings.database_url)
-    blobs = LocalBlobStore(settings.blob_root)
-    rng = random.Random()
-    stages: list[Stage[Any, Any]] = [
-        build_fetch_stage(
-            fetchers={"local": LocalFolderFetcher()},
-            blobs=blobs,
-            recording_with_audio=partial(recording_with_audio, database),
-        ),
-        fake_transcribe(blobs, rng),
-        fake_analyze(blobs, rng),
-        build_publish_stage(
-            resolver=load_resolver(settings),
-            publisher=JournalingPublisher(load_publisher(settings), Path(os.environ[JOURNAL_ENV])),
-            blobs=blobs,
-            manual_link=partial(manual_link, database),
-            version="publish-1:dry-run:chaos",
-        ),
-    ]
-    run_kafka_worker(stages, settings=settings, database=database, worker_id=f"chaos-w{slot}")
 
 
 # --- the benchmark --------------------------------------------------------------------------------------
@@ -310,7 +148,7 @@ class Workers:
         env = {**self.env, "DEALTALK_KAFKA__GROUP_INSTANCE_ID": f"chaos-w{slot}"}
         with (self.logs / f"worker-{slot}.log").open("ab") as log:
             self.processes[slot] = subprocess.Popen(
-                [sys.executable, __file__, "--worker", str(slot)],
+                [sys.executable, str(REPO / "bench" / "chaos_worker.py"), str(slot)],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -418,7 +256,8 @@ async def _read_published_topic(settings: Settings) -> dict[str, set[str]]:
 
 
 async def bench(args: argparse.Namespace) -> str:
-    rng = random.Random(args.seed)
+    seed = args.seed if args.seed is not None else random.randrange(10**9)
+    rng = random.Random(seed)
     work = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="dealtalk-chaos-"))
     work.mkdir(parents=True, exist_ok=True)
     (work / "logs").mkdir(exist_ok=True)
@@ -493,20 +332,28 @@ async def bench(args: argparse.Namespace) -> str:
         ("dead-lettered", str(len(dead))),
     ]
     width = max(len(name) for name, _ in rows)
-    print(f"\n| {'chaos run'.ljust(width)} | value |\n|{'-' * (width + 2)}|-------|")
-    for name, value in rows:
-        print(f"| {name.ljust(width)} | {value} |")
+    lines = [f"| {'chaos run'.ljust(width)} | value |", f"|{'-' * (width + 2)}|-------|"]
+    lines += [f"| {name.ljust(width)} | {value} |" for name, value in rows]
     if lost:
-        print(f"lost: {', '.join(lost)}")
+        lines.append(f"\nlost: {', '.join(lost)}")
     if duplicated:
-        print(f"duplicated: {', '.join(duplicated)}")
-    print(f"work dir: {work}" if args.keep else "")
-    if not args.keep:
-        shutil.rmtree(work, ignore_errors=True)
-    return (
+        lines.append(f"\nduplicated: {', '.join(duplicated)}")
+    summary = (
         f"recordings={len(recordings)} kills={len(kills)} lost={len(lost)} duplicated={len(duplicated)} "
         f"dead_lettered={len(dead)}"
     )
+    table = "\n".join(lines)
+    print("\n" + table)
+    if args.keep:
+        print(f"work dir: {work}")
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    command = " ".join(["python bench/chaos.py", *sys.argv[1:]])
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    out = REPO / "bench" / "results" / "bus-chaos.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(f"# Chaos benchmark ({when})\n\n`{command}` (seed {seed})\n\n{table}\n\n`{summary}`\n")
+    return summary
 
 
 def main() -> None:
@@ -523,11 +370,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--database-url", default="", help="default: SQLite in the work dir")
     parser.add_argument("--keep", default="", help="keep the work dir (logs, outbox, journal) here")
-    parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.worker is not None:
-        worker_main(args.worker)
-        return
     print(asyncio.run(bench(args)))
 
 

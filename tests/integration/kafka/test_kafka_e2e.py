@@ -110,7 +110,9 @@ def test_sample_calls_run_end_to_end_through_one_worker_process_per_stage(
         codes = {stage: process.wait(timeout=120) for stage, process in workers.items()}
     assert codes == dict.fromkeys(STAGES, 0), codes  # graceful stop on SIGTERM
 
-    statuses = dict(query(db, "SELECT recording_id, status FROM recordings"))
+    statuses = {
+        str(rid): str(status) for rid, status in query(db, "SELECT recording_id, status FROM recordings")
+    }
     assert statuses == dict.fromkeys(recording_ids, "published")
     per_stage = query(db, "SELECT stage, count(*) FROM stage_results GROUP BY stage ORDER BY stage")
     assert per_stage == [(stage, 3) for stage in sorted(STAGES)]

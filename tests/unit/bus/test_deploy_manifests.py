@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import typer
 import yaml
+from pydantic import BaseModel
 from typer.core import TyperGroup
 
 from dealtalk.pipeline.bus.kafka.topics import STAGE_INPUTS, TopicNames
@@ -45,7 +46,9 @@ def _setting_exists(variable: str) -> bool:
         return parts[0] in fields
     group = fields.get(parts[0])
     annotation = group.annotation if group is not None else None
-    return len(parts) == 2 and isinstance(annotation, type) and parts[1] in annotation.model_fields
+    if len(parts) != 2 or not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+        return False
+    return parts[1] in annotation.model_fields
 
 
 def _check_command(argv: list[str]) -> None:

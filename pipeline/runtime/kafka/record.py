@@ -1,0 +1,324 @@
+"""One record of a stage's partition: run the job off the event loop, make its outcome durable, commit.
+
+``RecordRunner.process`` is what ``StageConsumer`` calls for each record of a paused partition: it runs
+``handle_delivery`` in a daemon thread, settles the outcome (``Settler``: store, hand on, retry or dead-letter),
+commits ``offset + 1`` through the consumer, and logs one line per job transition with the ids and trace.
+A store or cluster failure around the job is not the message's fault: the record is tried again in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from enum import Enum
+from functools import partial
+from typing import Any
+
+from aiokafka import TopicPartition
+
+from dealtalk.pipeline.bus.kafka.connection import describe_cluster
+from dealtalk.pipeline.bus.kafka.headers import NOT_BEFORE_MS, ORIGINAL_TOPIC, attempt_of, decode_headers
+from dealtalk.pipeline.config import BusSettings, KafkaSettings
+from dealtalk.pipeline.errors import DealtalkError
+from dealtalk.pipeline.runtime.embedded import WorkerStats
+from dealtalk.pipeline.runtime.handler import Dead, Done, Outcome, Retry, handle_delivery
+from dealtalk.pipeline.runtime.kafka.jobs import run_in_daemon_thread
+from dealtalk.pipeline.runtime.kafka.settle import Settler
+from dealtalk.pipeline.runtime.stage import Stage
+from dealtalk.pipeline.store import Database
+
+__all__ = ["JobHook", "PartitionJob", "RecordRunner", "Step", "brief", "retry_wait_s"]
+
+logger = logging.getLogger(__name__)
+
+JobHook = Callable[[str, str, str], None]
+
+# After this long without the cluster confirming a job's hand-on and commit, the worker says so (and again).
+_SLOW_SETTLE_S = 10.0
+
+
+class Step(Enum):
+    """What a partition's job loop does after one record."""
+
+    NEXT = "next"  # settled and committed: go on with the partition's next record
+    AGAIN = "again"  # the store or the cluster failed around the job: the same record again, later
+    LOST = "lost"  # the partition is no longer ours: stop, the new owner carries on
+
+
+@dataclass(eq=False, slots=True)
+class PartitionJob:
+    """One partition's running batch of records, and what a rebalance or shutdown told it."""
+
+    task: asyncio.Task[None]
+    # Set at a rebalance or shutdown: finish the record in hand, leave the rest of the batch.
+    stop_after_current: bool = False
+    # Set while the group rebalances (revoked, not yet reassigned): a result is stored, not handed on.
+    revoking: bool = False
+    # Set when the partition went elsewhere while the job ran: store its result, hand on and commit nothing.
+    abandoned: bool = False
+
+
+class RecordRunner:
+    """Runs and settles one stage's records.
+
+    Args:
+        stage: the stage.
+        topics: (input topic, retry topic).
+        kafka: for the cluster's name in log lines.
+        bus: retry policy (attempts, backoff).
+        database: where ``handle_delivery`` finds stored results.
+        settler: stores and hands on outcomes.
+        commit: commits ``offset`` for a partition through the stage's consumer; says whether it still owns it.
+        stats: the worker's counters.
+        on_job: the job hook (stage, recording id, phase).
+    """
+
+    def __init__(
+        self,
+        stage: Stage[Any, Any],
+        *,
+        topics: tuple[str, str],
+        kafka: KafkaSettings,
+        bus: BusSettings,
+        database: Database,
+        settler: Settler,
+        commit: Callable[[TopicPartition, int], Awaitable[Step]],
+        stats: WorkerStats,
+        on_job: JobHook,
+    ) -> None:
+        self.stage = stage
+        self.input_topic, self.retry_topic = topics
+        self.kafka = kafka
+        self.bus = bus
+        self.database = database
+        self.settler = settler
+        self._commit = commit
+        self.stats = stats
+        self.on_job = on_job
+
+    async def process(self, tp: TopicPartition, record: Any, job: PartitionJob) -> Step:
+        stage = self.stage
+        headers = decode_headers(record.headers)
+        key = record.key.decode("utf-8", errors="replace") if record.key else "unknown"
+        from_retry = record.topic == self.retry_topic
+        origin = headers.get(ORIGINAL_TOPIC, self.input_topic) if from_retry else record.topic
+        attempt = attempt_of(headers)
+        started = time.monotonic()
+        self.on_job(stage.name, key, "started")
+        try:
+            outcome = await run_in_daemon_thread(
+                partial(
+                    handle_delivery,
+                    stage,
+                    record.value or b"",
+                    topic=origin,
+                    attempt=attempt,
+                    database=self.database,
+                    settings=self.bus,
+                    headers={**headers, "key": key},
+                ),
+                name=f"job-{stage.name}-{tp.partition}-{record.offset}",
+            )
+        except asyncio.CancelledError:
+            self.on_job(stage.name, key, "abandoned")
+            raise
+        except Exception as exc:  # noqa: BLE001 - the store failed around the stage: not the message's fault
+            self.on_job(stage.name, key, "abandoned")
+            logger.warning(
+                "job infrastructure failure stage=%s recording=%s offset=%s:%s:%s error=%s; retrying in place",
+                stage.name,
+                key,
+                tp.topic,
+                tp.partition,
+                record.offset,
+                brief(exc),
+            )
+            return Step.AGAIN
+        if job.abandoned or job.revoking:
+            self.on_job(stage.name, key, "abandoned")
+            await self._keep_abandoned_result(outcome, key)
+            return Step.LOST
+        try:
+            step = await self._settle_reporting_delays(
+                self._settle(tp, record, outcome, key=key, headers=headers, origin=origin, attempt=attempt),
+                key=key,
+            )
+        except DealtalkError as exc:
+            self.on_job(stage.name, key, "abandoned")
+            logger.warning(
+                "job not settled stage=%s recording=%s offset=%s:%s:%s error=%s; retrying in place",
+                stage.name,
+                key,
+                tp.topic,
+                tp.partition,
+                record.offset,
+                exc,
+            )
+            return Step.AGAIN
+        except Exception as exc:  # noqa: BLE001 - the store failed recording the outcome; only brief(exc) is logged
+            self.on_job(stage.name, key, "abandoned")
+            logger.warning(
+                "job not settled stage=%s recording=%s offset=%s:%s:%s error=%s; retrying in place",
+                stage.name,
+                key,
+                tp.topic,
+                tp.partition,
+                record.offset,
+                brief(exc),
+            )
+            return Step.AGAIN
+        if step is Step.NEXT:
+            self._log_outcome(tp, record, outcome, key, headers, attempt, time.monotonic() - started)
+        else:
+            self.on_job(stage.name, key, "abandoned")
+        return step
+
+    async def _settle_reporting_delays(self, settling: Coroutine[Any, Any, Step], *, key: str) -> Step:
+        """Await ``settling``, saying every ``_SLOW_SETTLE_S`` that the cluster keeps it waiting.
+
+        The client retries a broker that went away by itself (produce until ``request_timeout_ms``, commits
+        until the coordinator is back); this line is what tells an operator why a worker stands still.
+        """
+        task = asyncio.ensure_future(settling)
+        waited = 0.0
+        try:
+            while True:
+                done, _pending = await asyncio.wait({task}, timeout=_SLOW_SETTLE_S)
+                if done:
+                    return task.result()
+                waited += _SLOW_SETTLE_S
+                logger.warning(
+                    "job waiting for the cluster stage=%s recording=%s waited_s=%.0f cluster=%s: result stored, "
+                    "hand-on and commit pending",
+                    self.stage.name,
+                    key,
+                    waited,
+                    describe_cluster(self.kafka),
+                )
+        finally:
+            task.cancel()
+
+    async def _settle(
+        self,
+        tp: TopicPartition,
+        record: Any,
+        outcome: Outcome,
+        *,
+        key: str,
+        headers: dict[str, str],
+        origin: str,
+        attempt: int,
+    ) -> Step:
+        settler = self.settler
+        if isinstance(outcome, Done):
+            stored = await asyncio.to_thread(settler.store, self.stage, outcome)
+            await settler.hand_on(self.stage, stored)
+        elif isinstance(outcome, Retry):
+            await settler.retry(
+                self.stage,
+                outcome,
+                key=key,
+                value=record.value or b"",
+                headers=headers,
+                origin=origin,
+                attempt=attempt,
+            )
+        else:
+            await asyncio.to_thread(settler.mark_failed, outcome)
+            await settler.dead_letter(outcome, headers=headers, partition=tp.partition, offset=record.offset)
+        return await self._commit(tp, record.offset + 1)
+
+    async def _keep_abandoned_result(self, outcome: Outcome, key: str) -> None:
+        """A job whose partition is moving: keep its result (idempotent) so the next owner can reuse it.
+
+        A retry or a dead letter is not sent: the next owner runs the (usually quick) failing job again and
+        sends it, so the retry topic never holds two copies of one attempt.
+        """
+        if isinstance(outcome, Done) and not outcome.reused:
+            try:
+                await asyncio.to_thread(self.settler.store, self.stage, outcome)
+            except Exception as exc:  # noqa: BLE001 - best effort: the new owner redoes the job anyway
+                logger.warning(
+                    "abandoned result not stored stage=%s recording=%s error=%s",
+                    self.stage.name,
+                    key,
+                    brief(exc),
+                )
+        logger.info(
+            "job result kept stage=%s recording=%s: the partition is moving, nothing handed on or committed; "
+            "its next owner reuses the stored result",
+            self.stage.name,
+            key,
+        )
+
+    def _log_outcome(
+        self,
+        tp: TopicPartition,
+        record: Any,
+        outcome: Outcome,
+        key: str,
+        headers: dict[str, str],
+        attempt: int,
+        elapsed_s: float,
+    ) -> None:
+        stats = self.stats
+        if isinstance(outcome, Done):
+            phase = "reused" if outcome.reused else "done"
+            stats.processed += 1
+            stats.reused += int(outcome.reused)
+            stats.by_stage[self.stage.name] = stats.by_stage.get(self.stage.name, 0) + 1
+        elif isinstance(outcome, Retry):
+            phase = "retry"
+            stats.retried += 1
+        else:
+            phase = "dead"
+            stats.dead_lettered += 1
+        detail = ""
+        if isinstance(outcome, Retry):
+            detail = f" next_attempt={attempt + 1} delay_s={outcome.delay_s:.1f}"
+        elif isinstance(outcome, Dead):
+            detail = f" error={outcome.failed.error_type}"
+        logger.log(
+            logging.WARNING if phase == "dead" else logging.INFO,
+            "job %s stage=%s recording=%s offset=%s:%s:%s attempt=%s trace=%s elapsed_s=%.2f%s",
+            phase,
+            self.stage.name,
+            key,
+            tp.topic,
+            tp.partition,
+            record.offset,
+            attempt,
+            headers.get("trace_id", "-"),
+            elapsed_s,
+            detail,
+            # Fields of their own for JSON logs (DEALTALK_LOG_FORMAT=json): log shippers index on them.
+            extra={
+                "stage": self.stage.name,
+                "recording_id": key,
+                "trace_id": headers.get("trace_id", ""),
+                "outcome": phase,
+                "attempt": attempt,
+                "elapsed_s": round(elapsed_s, 3),
+            },
+        )
+        self.on_job(self.stage.name, key, phase)
+
+
+def brief(exc: BaseException) -> str:
+    """An exception for a log line: its type and first line (database errors carry whole statements)."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
+
+
+def retry_wait_s(record: Any, retry_topic: str) -> float:
+    """Seconds until a retry-topic record may run (0 for any other record, or a malformed time)."""
+    if record.topic != retry_topic:
+        return 0.0
+    try:
+        not_before_ms = int(decode_headers(record.headers).get(NOT_BEFORE_MS, "0"))
+    except ValueError:
+        return 0.0
+    return max(0.0, not_before_ms / 1000 - time.time())
