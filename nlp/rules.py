@@ -138,7 +138,9 @@ class RuleSet:
         seen: set[tuple[str, int]] = set()
         for label, start_char, end_char in sorted(found, key=lambda f: (f[1], -f[2])):
             sentence = _sentence_of(sentences, start_char)
-            if (label, sentence) in vetoed or (label, sentence) in seen:
+            # A wildcard may stretch a match over a full stop ("... ik graag. Dan plannen ..."): not evidence.
+            crosses = _sentence_of(sentences, max(start_char, end_char - 1)) != sentence
+            if crosses or (label, sentence) in vetoed or (label, sentence) in seen:
                 continue
             seen.add((label, sentence))
             hit = RuleHit(label, sentence, start_char, end_char, text[start_char:end_char])
