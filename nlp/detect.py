@@ -118,7 +118,11 @@ class Detector:
             return None
         if self.embedder is None or self.heads is None:
             raise ValueError("the heads and union variants need the e5 embedder and the trained heads")
-        return self.embedder.embed(texts)
+        # Calls repeat themselves ("Ja.", "Oké.", "Yes, exactly."): each distinct text is embedded once.
+        unique = list(dict.fromkeys(texts))
+        vectors = self.embedder.embed(unique)
+        row_of = {text: row for row, text in enumerate(unique)}
+        return vectors[[row_of[text] for text in texts]]
 
     def _one(
         self,

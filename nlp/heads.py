@@ -65,8 +65,10 @@ class Heads:
     ) -> npt.NDArray[np.float32]:
         """Sentiment probabilities (negative, neutral, positive) from one embedding and its features."""
         logits = self.union_sentiment_w @ np.concatenate([embedding, features]) + self.union_sentiment_b
-        exp = np.exp(logits - logits.max())
-        return (exp / exp.sum()).astype(np.float32)
+        exp: npt.NDArray[np.float32] = np.exp(logits - logits.max()).astype(np.float32)
+        total = np.float32(exp.sum())
+        probabilities: npt.NDArray[np.float32] = exp / total
+        return probabilities
 
 
 def _sigmoid(x: FloatMatrix) -> FloatMatrix:
