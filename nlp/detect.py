@@ -36,9 +36,13 @@ VARIANTS: tuple[str, ...] = get_args(Variant)
 
 @dataclass(frozen=True, slots=True)
 class DetectOptions:
-    # In the union, a head alone (no rule with the words to show) must be this sure. Heads confuse
-    # neighbouring labels at moderate probabilities (a delay read as a termination threat); a rule does not.
-    union_model_min_p: float = 0.8
+    # In the union, a head alone (no rule with the words to show) raises only its utterance's most probable
+    # label: heads confuse neighbouring labels (a delay read as a termination threat), and a second label in
+    # one utterance is rare and usually has words a rule catches.
+    union_model_top_only: bool = True
+    # A head alone raises an action item only when this sure: agreement and greetings ("Ja, dat is goed")
+    # sit close to commitments in embedding space.
+    union_action_min_p: float = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +162,7 @@ class Detector:
         by_rule = {hit.label: hit for hit in risk_hits} if variant == "union" else {}
         risks_found: list[RiskFinding] = []
         whole_question = bool(parts) and len(questions) == len(parts)
+        top_column = int(np.argmax(scores.risk[row]))
         for column, label in enumerate(self.heads.risk_labels):
             p = float(scores.risk[row, column])
             model_says = (
@@ -167,12 +172,14 @@ class Detector:
             )
             if label in by_rule:
                 risks_found.append(_from_rule(by_rule[label], p if model_says else None))
-            elif model_says and (variant == "heads" or p >= self.options.union_model_min_p):
+            elif model_says and (
+                variant == "heads" or not self.options.union_model_top_only or column == top_column
+            ):
                 risks_found.append(RiskFinding(label, None, p, "model", f"model p={p:.2f}"))
         p_action = float(scores.action[row])
         model_action = p_action >= self.heads.action_threshold and "action_item" not in vetoed
         if variant == "union":
-            model_action = model_action and p_action >= self.options.union_model_min_p
+            model_action = model_action and p_action >= self.options.union_action_min_p
         action_sentence = action_hits[0].sentence if action_hits and variant == "union" else None
         action = action_sentence is not None or model_action
         return Finding(

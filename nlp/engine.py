@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 
@@ -218,8 +219,12 @@ def load_engine(settings: Settings, *, summarizer: SummaryGenerator | None = Non
 
     started = time.perf_counter()
     folder = settings.nlp.model_dir or settings.model_cache_dir / E5_DIR_NAME
-    embedder = load_embedder(folder, threads=settings.nlp.onnx_threads)
-    detector = Detector(load_rules_for(settings), embedder=embedder, heads=load_heads())
+    # The model files load in native code while spaCy imports and the lexicons compile in Python: the two
+    # overlap on a second core.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        embedder = pool.submit(load_embedder, folder, threads=settings.nlp.onnx_threads)
+        rules = load_rules_for(settings)
+        detector = Detector(rules, embedder=embedder.result(), heads=load_heads())
     engine = DealtalkInsightEngine(detector, competitors=settings.nlp.competitors, summarizer=summarizer)
     log.info("insight engine loaded in %.2f s (%s)", time.perf_counter() - started, engine.version)
     return engine
