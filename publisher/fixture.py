@@ -1,0 +1,196 @@
+"""The CRM fixture: Dataverse-shaped rows in one JSON file (``ingest/samples/crm.json``), a ``CrmReader``.
+
+The file holds the entity sets the resolution rules use, with Dataverse's column names (``systemusers``,
+``accounts``, ``contacts``, ``opportunities``, ``appointments``, ``competitors``), so the same file seeds the
+Dataverse emulator and feeds the embedded demo. It is validated once, at load time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+import dealtalk.ingest
+from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.publisher.crm import Account, Appointment, Contact, Opportunity, SystemUser
+from dealtalk.publisher.rules import normalize_email
+
+__all__ = ["CrmFixture", "FixtureCrmReader", "bundled_fixture_path", "load_fixture"]
+
+
+class _Row(BaseModel):
+    # Rows may carry more Dataverse columns than we read (address, job title...): ignore them.
+    model_config = ConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+
+
+class _SystemUserRow(_Row):
+    systemuserid: str
+    fullname: str
+    internalemailaddress: str
+
+
+class _AccountRow(_Row):
+    accountid: str
+    name: str
+    emailaddress1: str | None = None
+
+
+class _ContactRow(_Row):
+    contactid: str
+    fullname: str
+    emailaddress1: str | None = None
+    parentcustomerid: str | None = Field(default=None, alias="_parentcustomerid_value")
+
+
+class _OpportunityRow(_Row):
+    opportunityid: str
+    name: str
+    parentaccountid: str | None = Field(default=None, alias="_parentaccountid_value")
+    ownerid: str | None = Field(default=None, alias="_ownerid_value")
+    statecode: int = 0
+    modifiedon: datetime | None = None
+
+
+class _AppointmentRow(_Row):
+    activityid: str
+    subject: str
+    scheduledstart: datetime | None = None
+    onlinemeetingjoinurl: str | None = None
+    onlinemeetingid: str | None = None
+    regardingobjectid: str | None = Field(default=None, alias="_regardingobjectid_value")
+    regardingobjecttypecode: str | None = None
+
+
+class _CompetitorRow(_Row):
+    name: str
+
+
+class CrmFixture(BaseModel):
+    """The whole fixture file, validated."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    systemusers: tuple[_SystemUserRow, ...] = ()
+    accounts: tuple[_AccountRow, ...] = ()
+    contacts: tuple[_ContactRow, ...] = ()
+    opportunities: tuple[_OpportunityRow, ...] = ()
+    appointments: tuple[_AppointmentRow, ...] = ()
+    competitors: tuple[_CompetitorRow, ...] = ()
+
+
+def bundled_fixture_path() -> Path:
+    """The sample tenant shipped with the source tree (``ingest/samples/crm.json``)."""
+    # resolve(): in the editable install the package is a link tree; the samples sit beside the real files.
+    return Path(dealtalk.ingest.__file__).resolve().parent / "samples" / "crm.json"
+
+
+def load_fixture(path: Path | None = None) -> CrmFixture:
+    """Read and validate a CRM fixture file.
+
+    Args:
+        path: the JSON file; None means the bundled sample tenant.
+
+    Raises:
+        ConfigurationError: the file is missing, not JSON, or not in the fixture's shape.
+    """
+    path = path or bundled_fixture_path()
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigurationError(
+            f"CRM fixture {path} does not exist; set DEALTALK_CRM__FIXTURE_PATH to a crm.json file"
+        ) from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigurationError(f"CRM fixture {path} is not readable JSON: {exc}") from exc
+    try:
+        return CrmFixture.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ConfigurationError(f"CRM fixture {path} is malformed at {where}: {first['msg']}") from exc
+
+
+class FixtureCrmReader:
+    """A ``CrmReader`` over a fixture file, held in memory (the file is small by design)."""
+
+    def __init__(self, fixture: CrmFixture, *, source: str = "the CRM fixture") -> None:
+        self._source = source
+        account_ids = {a.accountid for a in fixture.accounts}
+        self._users = tuple(
+            SystemUser(u.systemuserid, u.fullname, u.internalemailaddress) for u in fixture.systemusers
+        )
+        self._accounts = {a.accountid.lower(): Account(a.accountid, a.name) for a in fixture.accounts}
+        self._contacts = tuple(
+            Contact(
+                c.contactid,
+                c.fullname,
+                c.emailaddress1 or "",
+                # A contact's parent customer may be another contact; only accounts lead to opportunities.
+                c.parentcustomerid if c.parentcustomerid in account_ids else None,
+            )
+            for c in fixture.contacts
+        )
+        self._opportunities = {
+            o.opportunityid.lower(): Opportunity(
+                o.opportunityid, o.name, o.parentaccountid, o.ownerid, o.statecode == 0, o.modifiedon
+            )
+            for o in fixture.opportunities
+        }
+        self._appointments = tuple(
+            Appointment(
+                a.activityid,
+                a.subject,
+                a.regardingobjectid if a.regardingobjecttypecode in (None, "opportunity") else None,
+                a.onlinemeetingid,
+                a.onlinemeetingjoinurl,
+                a.scheduledstart,
+            )
+            for a in fixture.appointments
+        )
+
+    @classmethod
+    def from_path(cls, path: Path | None = None) -> FixtureCrmReader:
+        """Load a fixture file (None: the bundled sample tenant). Raises ``ConfigurationError``."""
+        path = path or bundled_fixture_path()
+        return cls(load_fixture(path), source=f"the CRM fixture {path.name}")
+
+    @property
+    def description(self) -> str:
+        return self._source
+
+    def appointments_for_meeting(
+        self, *, online_meeting_id: str | None, join_url: str | None
+    ) -> Sequence[Appointment]:
+        # Dataverse compares strings case-insensitively; so does the fixture.
+        meeting_id = (online_meeting_id or "").lower()
+        url = (join_url or "").lower()
+        return tuple(
+            a
+            for a in self._appointments
+            if (meeting_id and (a.online_meeting_id or "").lower() == meeting_id)
+            or (url and (a.join_url or "").lower() == url)
+        )
+
+    def contacts_by_email(self, emails: Sequence[str]) -> Sequence[Contact]:
+        wanted = {normalize_email(e) for e in emails}
+        return tuple(c for c in self._contacts if c.email and normalize_email(c.email) in wanted)
+
+    def users_by_email(self, emails: Sequence[str]) -> Sequence[SystemUser]:
+        wanted = {normalize_email(e) for e in emails}
+        return tuple(u for u in self._users if normalize_email(u.email) in wanted)
+
+    def open_opportunities(self, account_ids: Sequence[str]) -> Sequence[Opportunity]:
+        wanted = {a.lower() for a in account_ids}
+        return tuple(
+            o for o in self._opportunities.values() if o.is_open and (o.account_id or "").lower() in wanted
+        )
+
+    def opportunity(self, opportunity_id: str) -> Opportunity | None:
+        return self._opportunities.get(opportunity_id.lower())
+
+    def account(self, account_id: str) -> Account | None:
+        return self._accounts.get(account_id.lower())
