@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import platform
+import resource
 import statistics
 import subprocess
 import sys
@@ -34,13 +35,17 @@ LOAD_SNIPPET = (
 )
 
 
-def load_seconds(runs: int, python: str) -> list[float]:
-    """``load_engine`` (with its imports) in fresh interpreters."""
-    times = []
+def load_seconds(runs: int, python: str) -> tuple[list[float], list[float]]:
+    """``load_engine`` (with its imports) in fresh interpreters: wall seconds, and CPU seconds of the child
+    (user + system, interpreter start included), which a busy shared host does not inflate."""
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         out = subprocess.run([python, "-c", LOAD_SNIPPET], capture_output=True, text=True, check=True)
-        times.append(float(out.stdout.strip().splitlines()[-1]))
-    return times
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        walls.append(float(out.stdout.strip().splitlines()[-1]))
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    return walls, cpus
 
 
 def transcript(n: int) -> TranscriptDoc:
@@ -81,7 +86,7 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = Settings.load()
-    loads = load_seconds(args.runs, args.python)
+    loads, load_cpus = load_seconds(args.runs, args.python)
     load_torch = subprocess.run(
         [args.python, "-c", "import importlib.util as u; print(u.find_spec('torch') is not None)"],
         capture_output=True,
@@ -117,6 +122,12 @@ def main() -> None:
             f"{statistics.median(loads):.2f}",
             "< 2",
             f"runs {load_runs}; torch importable there: {load_torch}",
+        ),
+        (
+            "load_engine process CPU (s), median",
+            f"{statistics.median(load_cpus):.2f}",
+            "",
+            "user+system of the child, interpreter start included (can exceed wall: 2 threads)",
         ),
         ("analyze: segments / wall second", f"{n / wall:.0f}", "", f"{n} segments in {wall:.2f} s"),
         (

@@ -31,7 +31,7 @@ from dealtalk.nlp.text import Sentence, clean_text, is_question, sentences, word
 __all__ = ["VARIANTS", "DetectOptions", "Detector", "Finding", "RiskFinding", "Variant"]
 
 Variant = Literal["lexicon", "rules", "heads", "union"]
-VARIANTS: tuple[str, ...] = get_args(Variant)
+VARIANTS: tuple[Variant, ...] = get_args(Variant)
 
 
 @dataclass(frozen=True, slots=True)
