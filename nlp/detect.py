@@ -14,6 +14,7 @@ role is known, a turn counts as the customer's, since missing a signal costs mor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
@@ -25,7 +26,7 @@ from dealtalk.nlp.baseline import LexiconBaseline
 from dealtalk.nlp.embedder import Embedder
 from dealtalk.nlp.features import SentimentCues, load_cues, utterance_features
 from dealtalk.nlp.heads import SENTIMENTS, Heads, HeadScores
-from dealtalk.nlp.rules import RuleHit, RuleMatch, RuleSet
+from dealtalk.nlp.rules import RuleHit, RuleMatch, RuleSet, competitor_pattern
 from dealtalk.nlp.text import Sentence, clean_text, is_question, sentences, word_count
 
 __all__ = ["VARIANTS", "DetectOptions", "Detector", "Finding", "RiskFinding", "Variant"]
@@ -88,6 +89,7 @@ class Detector:
         self.baseline = baseline
         self.options = options or DetectOptions()
         self.cues: SentimentCues = load_cues()
+        self._known_competitors = {name.lower() for name in rules.competitors}
 
     def features(
         self, text: str, role: str, parts: list[Sentence], matched: RuleMatch
@@ -97,8 +99,23 @@ class Detector:
         in_scope = {h.label for h in matched.risks if self._in_scope(h.label, role, h.sentence in questions)}
         return utterance_features(text, parts, matched, in_scope, self.cues)
 
-    def detect(self, texts: Sequence[str], roles: Sequence[str], variant: Variant = "union") -> list[Finding]:
-        """Findings for each text (same order). ``roles``: "customer" | "seller" | "unknown" per text."""
+    def detect(
+        self,
+        texts: Sequence[str],
+        roles: Sequence[str],
+        variant: Variant = "union",
+        *,
+        competitors: Sequence[str] = (),
+    ) -> list[Finding]:
+        """Findings for each text (same order).
+
+        Args:
+            texts: the utterances.
+            roles: "customer" | "seller" | "unknown" per text.
+            variant: which detectors decide.
+            competitors: competitor names known for this call beyond the configured ones (the CRM's).
+        """
+        extra = competitor_pattern(n for n in competitors if n.lower() not in self._known_competitors)
         if variant not in VARIANTS:
             raise ValueError(f"unknown variant {variant!r}; accepted: {', '.join(VARIANTS)}")
         cleaned = [clean_text(text) for text in texts]
@@ -114,7 +131,7 @@ class Detector:
                 continue
             row = row_of[index]
             embedding = embeddings[row] if embeddings is not None else None
-            findings.append(self._one(text, roles[index], variant, scores, row, embedding))
+            findings.append(self._one(text, roles[index], variant, scores, row, embedding, extra))
         return findings
 
     def _embed(self, texts: list[str]) -> npt.NDArray[np.float32] | None:
@@ -136,6 +153,7 @@ class Detector:
         scores: HeadScores | None,
         row: int,
         embedding: npt.NDArray[np.float32] | None,
+        extra: re.Pattern[str] | None,
     ) -> Finding:
         parts = sentences(text)
         if variant == "lexicon":
@@ -143,7 +161,7 @@ class Detector:
             label, score = self.baseline.sentiment(text)
             risks = tuple(RiskFinding(r, None, 0.5, "lexicon", "") for r in sorted(self.baseline.risks(text)))
             return Finding(label, score, risks, self.baseline.action(text), None, tuple(parts))
-        matched = self.rules.match(text, parts)
+        matched = self.rules.match(text, parts, extra)
         risk_hits, action_hits = matched.risks, matched.actions
         questions = {i for i, sentence in enumerate(parts) if is_question(sentence.text)}
         risk_hits = [hit for hit in risk_hits if self._in_scope(hit.label, role, hit.sentence in questions)]

@@ -106,14 +106,16 @@ class DealtalkInsightEngine:
             )
         roles = _roles(transcript)
         segment_roles = [roles.role_of.get(s.speaker, "unknown") for s in segments]
-        findings = self._detector.detect([s.text for s in segments], segment_roles, self._variant)
+        competitors = tuple(dict.fromkeys((*self._competitors, *context.competitors)))
+        findings = self._detector.detect(
+            [s.text for s in segments], segment_roles, self._variant, competitors=competitors
+        )
         sentiments = tuple(
             SentimentDoc(label=f.sentiment, score=round(f.sentiment_score, 3)) for f in findings
         )
         kpis = compute_kpis(segments, duration_s=transcript.duration_s, roles=roles.role_of)
         severities = {label: rules.severity for label, rules in self._detector.rules.labels.items()}
         risks = risk_signals(segments, findings, severities)
-        competitors = tuple(dict.fromkeys((*self._competitors, *context.competitors)))
         items = action_items(segments, findings, context.call_date)
         health = call_health(
             risks=risks,

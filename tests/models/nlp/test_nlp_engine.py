@@ -202,3 +202,11 @@ def test_dev_set_meets_the_targets() -> None:
     assert scores["risk"]["micro_f1"] >= 0.85
     assert scores["action_items"]["f1"] >= 0.85
     assert set(scores["risk"]["per_label"]) == set(report.risk_per_label)
+
+
+def test_crm_competitor_from_the_context(engine: DealtalkInsightEngine) -> None:
+    doc = transcript([("S1", "Hoe kijkt u ertegenaan?"), ("S2", "Glansrijk Facility heeft ons benaderd.")])
+    with_crm = engine.analyze(doc, InsightContext(competitors=("Glansrijk Facility",)))
+    # The name itself is the evidence: a rule fired on it (a head alone would say "model").
+    assert any(r.type == "competitor_mention" and r.source.startswith("rule") for r in with_crm.risks)
+    assert any(e.type == "competitor" and e.value == "Glansrijk Facility" for e in with_crm.entities)
