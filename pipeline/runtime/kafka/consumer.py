@@ -28,6 +28,7 @@ from dealtalk.pipeline.config import BusSettings, KafkaSettings
 from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.handler import backoff_s
 from dealtalk.pipeline.runtime.kafka.jobs import JobSlots
+from dealtalk.pipeline.runtime.kafka.locks import JobLocks
 from dealtalk.pipeline.runtime.kafka.record import JobHook, PartitionJob, RecordRunner, Step, retry_wait_s
 from dealtalk.pipeline.runtime.kafka.settle import Settler
 from dealtalk.pipeline.runtime.stage import Stage
@@ -50,6 +51,7 @@ class StageConsumer:
         database: where ``handle_delivery`` finds stored results.
         settler: stores and hands on outcomes.
         slots: the worker's shared job slots.
+        locks: one live executor per job across all workers.
         stats: the worker's counters.
         on_job: the job hook (stage, recording id, phase), e.g. ``WorkerMetrics.on_job``.
     """
@@ -65,6 +67,7 @@ class StageConsumer:
         database: Database,
         settler: Settler,
         slots: JobSlots,
+        locks: JobLocks,
         stats: WorkerStats,
         on_job: JobHook,
     ) -> None:
@@ -82,6 +85,7 @@ class StageConsumer:
             database=database,
             settler=settler,
             commit=self._commit,
+            locks=locks,
             stats=stats,
             on_job=on_job,
         )
@@ -292,10 +296,13 @@ class StageConsumer:
         finally:
             self._jobs.pop(tp, None)
             self.slots.release()
-            if not job.abandoned and not self._stopping:
-                if retry_after_s > 0:
+            if not self._stopping:
+                if retry_after_s > 0 and not job.abandoned:
                     self._delay(tp, next_offset, retry_after_s)
                 else:
+                    # Also after an abandoned job: its partition may have come back to this worker during
+                    # the rebalance (paused while the job ran); it must go on from the first record not
+                    # committed, or it would stay paused for good. Not ours: these calls do nothing.
                     if next_offset <= records[-1].offset:
                         self._seek(tp, next_offset)
                     self._resume(tp)

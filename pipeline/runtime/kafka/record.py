@@ -26,6 +26,7 @@ from dealtalk.pipeline.errors import DealtalkError
 from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.handler import Dead, Done, Outcome, Retry, handle_delivery
 from dealtalk.pipeline.runtime.kafka.jobs import run_in_daemon_thread
+from dealtalk.pipeline.runtime.kafka.locks import HeldLock, JobLocks
 from dealtalk.pipeline.runtime.kafka.settle import Settler
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database
@@ -72,6 +73,7 @@ class RecordRunner:
         database: where ``handle_delivery`` finds stored results.
         settler: stores and hands on outcomes.
         commit: commits ``offset`` for a partition through the stage's consumer; says whether it still owns it.
+        locks: one live executor per job across all workers (``locks.job_locks``).
         stats: the worker's counters.
         on_job: the job hook (stage, recording id, phase).
     """
@@ -86,6 +88,7 @@ class RecordRunner:
         database: Database,
         settler: Settler,
         commit: Callable[[TopicPartition, int], Awaitable[Step]],
+        locks: JobLocks,
         stats: WorkerStats,
         on_job: JobHook,
     ) -> None:
@@ -96,31 +99,56 @@ class RecordRunner:
         self.database = database
         self.settler = settler
         self._commit = commit
+        self.locks = locks
         self.stats = stats
         self.on_job = on_job
 
     async def process(self, tp: TopicPartition, record: Any, job: PartitionJob) -> Step:
+        """Run one record's job under its job lock, settle it and commit; say how the partition goes on."""
+        key = record.key.decode("utf-8", errors="replace") if record.key else "unknown"
+        try:
+            lock = await asyncio.to_thread(self.locks.try_acquire, key, self.stage.name, self.stage.version)
+        except Exception as exc:  # noqa: BLE001 - the store (advisory lock) is away: try again in place
+            logger.warning(
+                "job lock unavailable stage=%s recording=%s error=%s", self.stage.name, key, brief(exc)
+            )
+            return Step.AGAIN
+        if lock is None:
+            logger.info(
+                "job waits stage=%s recording=%s: another worker runs it now; its stored result will be reused",
+                self.stage.name,
+                key,
+            )
+            return Step.AGAIN
+        held = HeldLock(lock)
+        try:
+            return await self._process_locked(tp, record, job, key, held)
+        finally:
+            held.release()
+
+    async def _process_locked(
+        self, tp: TopicPartition, record: Any, job: PartitionJob, key: str, held: HeldLock
+    ) -> Step:
         stage = self.stage
         headers = decode_headers(record.headers)
-        key = record.key.decode("utf-8", errors="replace") if record.key else "unknown"
         from_retry = record.topic == self.retry_topic
         origin = headers.get(ORIGINAL_TOPIC, self.input_topic) if from_retry else record.topic
         attempt = attempt_of(headers)
         started = time.monotonic()
         self.on_job(stage.name, key, "started")
         try:
+            job_fn = partial(
+                handle_delivery,
+                stage,
+                record.value or b"",
+                topic=origin,
+                attempt=attempt,
+                database=self.database,
+                settings=self.bus,
+                headers={**headers, "key": key},
+            )
             outcome = await run_in_daemon_thread(
-                partial(
-                    handle_delivery,
-                    stage,
-                    record.value or b"",
-                    topic=origin,
-                    attempt=attempt,
-                    database=self.database,
-                    settings=self.bus,
-                    headers={**headers, "key": key},
-                ),
-                name=f"job-{stage.name}-{tp.partition}-{record.offset}",
+                partial(held.run, job_fn), name=f"job-{stage.name}-{tp.partition}-{record.offset}"
             )
         except asyncio.CancelledError:
             self.on_job(stage.name, key, "abandoned")

@@ -26,6 +26,7 @@ from dealtalk.pipeline.metrics import WorkerMetrics
 from dealtalk.pipeline.runtime.embedded import WorkerStats, new_worker_id
 from dealtalk.pipeline.runtime.kafka.consumer import StageConsumer
 from dealtalk.pipeline.runtime.kafka.jobs import JobSlots, sleep_unless_stopped
+from dealtalk.pipeline.runtime.kafka.locks import JobLocks, job_locks
 from dealtalk.pipeline.runtime.kafka.settle import Settler
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database
@@ -99,7 +100,8 @@ class KafkaWorker:
                 names=self.names, producer=producer, database=self.database, actor=self.worker_id
             )
             slots = JobSlots(self.kafka.max_concurrent_jobs)
-            consumers = [self._consumer(stage, settler, slots) for stage in self.stages]
+            locks = job_locks(self.database)
+            consumers = [self._consumer(stage, settler, slots, locks) for stage in self.stages]
             started: list[StageConsumer] = []
             serving = [
                 asyncio.create_task(self._serve(c, stop, started), name=c.stage.name) for c in consumers
@@ -129,7 +131,9 @@ class KafkaWorker:
         )
         return self.stats
 
-    def _consumer(self, stage: Stage[Any, Any], settler: Settler, slots: JobSlots) -> StageConsumer:
+    def _consumer(
+        self, stage: Stage[Any, Any], settler: Settler, slots: JobSlots, locks: JobLocks
+    ) -> StageConsumer:
         return StageConsumer(
             stage,
             topics=(self.names.of_event(stage.consumes), self.names.retry_of(stage.name)),
@@ -139,6 +143,7 @@ class KafkaWorker:
             database=self.database,
             settler=settler,
             slots=slots,
+            locks=locks,
             stats=self.stats,
             on_job=self.on_job,
         )
