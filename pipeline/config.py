@@ -177,6 +177,17 @@ class DataverseSettings(_Group):
     api_version: str = "v9.2"
     max_concurrency: int = Field(default=4, ge=1)
     timeout_s: float = Field(default=30.0, gt=0)
+    # PEM bundle of CAs to trust for the identity platform and the org (TLS-inspecting proxies, the sandbox's
+    # emulators); None uses the system store.
+    ca_bundle: Path | None = None
+    # Retries of throttled (429) and failed (5xx, network) requests inside one publish; then the bus retries.
+    max_retries: int = Field(default=5, ge=0)
+    # A Retry-After longer than this is not slept through: the message is deferred (RetryLater) instead.
+    max_retry_wait_s: float = Field(default=60.0, ge=0)
+    # Calls per $batch request when publishing many (Microsoft suggests starting small).
+    batch_size: int = Field(default=10, ge=1, le=1000)
+    # Solution that receives the provisioned table and columns (MSCRM.SolutionUniqueName); empty: default.
+    solution_unique_name: str = ""
 
 
 class GraphSettings(_Group):

@@ -19,6 +19,7 @@ __all__ = [
     "DataverseRequest",
     "HttpMethod",
     "api_root",
+    "collection_path",
     "entity_path",
     "key_path",
     "odata_string",
@@ -80,6 +81,12 @@ def key_path(entity_set: str, key_column: str, key_value: str) -> str:
     """``dt_callinsights(dt_recordingid='rec-1')``, percent-encoded for a URL path."""
     literal = urllib.parse.quote(odata_string(key_value), safe="'")
     return f"{entity_set}({key_column}={literal})"
+
+
+def collection_path(entity_set: str, params: Mapping[str, str]) -> str:
+    """``contacts?$select=…&$filter=…`` with every value percent-encoded (``%`` in a join URL included)."""
+    query = urllib.parse.urlencode(params, quote_via=urllib.parse.quote, safe="$,'()")
+    return f"{entity_set}?{query}" if query else entity_set
 
 
 def entity_path(entity_set: str, record_id: str) -> str:
