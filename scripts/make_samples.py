@@ -38,8 +38,28 @@ def speak(text: str, voice: str, pitch: int, speed: int, workdir: Path) -> np.nd
     )
     # Trim silence at both ends so that reference turn boundaries are where speech starts and stops.
     subprocess.run(
-        ["sox", "-G", str(raw), "-r", str(SAMPLE_RATE), "-c", "1", "-b", "16", str(clean),
-         "silence", "1", "0.02", "0.5%", "reverse", "silence", "1", "0.02", "0.5%", "reverse"],
+        [
+            "sox",
+            "-G",
+            str(raw),
+            "-r",
+            str(SAMPLE_RATE),
+            "-c",
+            "1",
+            "-b",
+            "16",
+            str(clean),
+            "silence",
+            "1",
+            "0.02",
+            "0.5%",
+            "reverse",
+            "silence",
+            "1",
+            "0.02",
+            "0.5%",
+            "reverse",
+        ],
         check=True,
     )
     audio, rate = sf.read(clean, dtype="float32")
@@ -62,10 +82,16 @@ def render_call(script: dict, rng: np.random.Generator, workdir: Path) -> tuple[
         clip *= 0.6 / max(float(np.abs(clip).max()), 1e-6)  # similar loudness for every speaker
         start = cursor
         end = start + len(clip) / SAMPLE_RATE
-        reference.append({
-            "speaker": speaker_key, "name": voice["name"], "start": round(start, 3), "end": round(end, 3),
-            "language": language, "text": text,
-        })
+        reference.append(
+            {
+                "speaker": speaker_key,
+                "name": voice["name"],
+                "start": round(start, 3),
+                "end": round(end, 3),
+                "language": language,
+                "text": text,
+            }
+        )
         gap = float(rng.uniform(0.35, 0.95))
         pieces.extend([clip, np.zeros(int(gap * SAMPLE_RATE), dtype=np.float32)])
         cursor = end + int(gap * SAMPLE_RATE) / SAMPLE_RATE
@@ -77,7 +103,9 @@ def render_call(script: dict, rng: np.random.Generator, workdir: Path) -> tuple[
 def sidecar(script: dict, duration_s: float) -> dict:
     """The meeting sidecar: what Graph would tell us about the Teams meeting."""
     people = [
-        {"name": v["name"], "email": v["email"]} for v in script["speakers"].values() if not v.get("organizer")
+        {"name": v["name"], "email": v["email"]}
+        for v in script["speakers"].values()
+        if not v.get("organizer")
     ]
     organizer = next(v for v in script["speakers"].values() if v.get("organizer"))
     return {
@@ -108,8 +136,14 @@ def main() -> None:
             duration_s = len(audio) / SAMPLE_RATE
             sf.write(args.out / f"{name}.flac", audio, SAMPLE_RATE, subtype="PCM_16")
             meeting = sidecar(script, duration_s)
-            (args.out / f"{name}.meeting.json").write_text(json.dumps(meeting, indent=2, ensure_ascii=False) + "\n")
-            ref = {"recording_id": script["recording_id"], "duration_s": round(duration_s, 3), "turns": reference}
+            (args.out / f"{name}.meeting.json").write_text(
+                json.dumps(meeting, indent=2, ensure_ascii=False) + "\n"
+            )
+            ref = {
+                "recording_id": script["recording_id"],
+                "duration_s": round(duration_s, 3),
+                "turns": reference,
+            }
             (args.out / f"{name}.ref.json").write_text(json.dumps(ref, indent=2, ensure_ascii=False) + "\n")
             print(f"{name}: {duration_s:.1f} s, {len(reference)} turns, {len(script['speakers'])} voices")
 

@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="speech,nlp,kafka,m365,api"
+extras="speech,nlp,nlp-export,kafka,m365,api"
 [[ "${1:-}" == "--dev" ]] && extras="$extras,dev"
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }

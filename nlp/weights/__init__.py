@@ -1,0 +1,1 @@
+"""Data files of the insight stage (package so that they install with it)."""

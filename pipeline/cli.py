@@ -1,0 +1,44 @@
+"""The ``dealtalk`` command line (Typer + Rich). Each command lives in its own module under ``commands/``.
+
+Exit codes: 0 success, 1 processing error (message on stderr), 2 usage error.
+"""
+
+from __future__ import annotations
+
+import os
+
+import typer
+
+from dealtalk.pipeline.commands.demo import demo
+from dealtalk.pipeline.commands.dlq import dlq_app
+from dealtalk.pipeline.commands.evaluate import eval_nlp
+from dealtalk.pipeline.commands.link import calls, link
+from dealtalk.pipeline.commands.process import analyze, process
+from dealtalk.pipeline.commands.serve import serve
+from dealtalk.pipeline.commands.worker import worker
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="dealtalk",
+    help="Sales-call insights for Dynamics 365: Teams recordings in, risks with quotes on the opportunity out.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command()(demo)
+app.command()(process)
+app.command()(analyze)
+app.command("eval-nlp")(eval_nlp)
+app.command()(worker)
+app.command()(serve)
+app.command()(link)
+app.command()(calls)
+app.add_typer(dlq_app, name="dlq")
+
+
+def main() -> None:
+    # Libraries must never reach for a model hub unless the operator opted in.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
+    app()

@@ -1,0 +1,53 @@
+"""``dealtalk process`` without a bus or a store: one local audio file to a call result, in process."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+from dealtalk.ingest.local_folder import read_meeting
+from dealtalk.nlp.protocols import InsightEngine
+from dealtalk.pipeline.config import Settings
+from dealtalk.pipeline.documents import CallResult
+from dealtalk.pipeline.errors import InvalidInput
+from dealtalk.pipeline.progress import ProgressHook
+from dealtalk.pipeline.stages.analyze import insight_context
+from dealtalk.pipeline.stages.transcribe import call_context
+from dealtalk.transcription.protocols import CallTranscriber
+
+__all__ = ["process_audio"]
+
+
+def process_audio(
+    path: Path,
+    *,
+    settings: Settings,
+    transcriber: CallTranscriber,
+    engine: InsightEngine,
+    language: str | None = None,
+    speakers: tuple[int | None, int | None, int | None] = (None, None, None),
+    progress: ProgressHook | None = None,
+) -> CallResult:
+    """Transcribe, diarize and analyse one file, the same way the stages do.
+
+    Args:
+        path: the audio file; a ``<name>.meeting.json`` sidecar beside it supplies the meeting when present.
+        language: "nl" or "en" to force the language; None for the configured/auto behaviour.
+        speakers: (exact count, minimum, maximum) hints; None where not given.
+
+    Raises:
+        InvalidInput: the file is missing or cannot be decoded (the message says why).
+    """
+    if not path.is_file():
+        raise InvalidInput(f"{path} does not exist or is not a file")
+    meeting, recording_id = read_meeting(path, settings.tenant)
+    competitors = tuple(dict.fromkeys(settings.nlp.competitors))
+    context = call_context(recording_id, meeting, settings.speech, settings.tenant, competitors)
+    exact, minimum, maximum = speakers
+    if language is not None:
+        context = replace(context, language=language)
+    if exact is not None or minimum is not None or maximum is not None:
+        context = replace(context, num_speakers=exact, min_speakers=minimum, max_speakers=maximum)
+    transcript = transcriber.transcribe(path, context, progress=progress)
+    insights = engine.analyze(transcript, insight_context(meeting, settings.tenant, competitors))
+    return CallResult.join(transcript, insights)

@@ -1,0 +1,115 @@
+"""The per-call report the CLI prints: speakers, sentiment, risks with quote and time, action items, link."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from dealtalk.pipeline.documents import CallResult
+from dealtalk.pipeline.events import CallPublished
+
+__all__ = ["format_time", "render_call"]
+
+_SEVERITY_STYLE = {"high": "bold red", "medium": "yellow", "low": "cyan"}
+_SENTIMENT_STYLE = {"positive": "green", "neutral": "white", "negative": "red"}
+
+
+def format_time(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def render_call(
+    console: Console,
+    result: CallResult,
+    *,
+    subject: str | None = None,
+    published: CallPublished | None = None,
+) -> None:
+    """Print one call's report as a panel of tables."""
+    parts: list[Table | Text] = [_speakers(result), _risks(result), _actions(result)]
+    parts.append(Text.assemble(("Summary  ", "bold"), result.summary or "(no summary)"))
+    health = result.health
+    reasons = "; ".join(f"{r.reason} ({r.delta:+.0f})" for r in health.reasons[:4])
+    parts.append(Text.assemble(("Health   ", "bold"), (f"{health.score}/100", "bold"), f"  {reasons}"))
+    if published is not None:
+        parts.append(_publication(published))
+    if result.warnings:
+        parts.append(Text("Warnings " + "; ".join(result.warnings), style="yellow"))
+    title = f"{result.call_id} · {subject or ''} · {result.language} · {format_time(result.duration_s)}"
+    console.print(Panel(Group(*parts), title=title, title_align="left", expand=True))
+
+
+def _speakers(result: CallResult) -> Table:
+    table = Table(title="Speakers", title_justify="left", expand=True)
+    for column in ("id", "name", "role", "talk share", "words/min", "questions", "sentiment"):
+        table.add_column(column)
+    for speaker in result.speakers:
+        kpis = result.kpis.per_speaker.get(speaker.id)
+        labels = Counter(
+            s.sentiment.label for s in result.segments if s.speaker == speaker.id and s.sentiment
+        )
+        mood = labels.most_common(1)[0][0] if labels else "-"
+        table.add_row(
+            speaker.id,
+            speaker.name,
+            speaker.role,
+            f"{kpis.talk_ratio:.0%}" if kpis else "-",
+            f"{kpis.words_per_minute:.0f}" if kpis else "-",
+            str(kpis.questions) if kpis else "-",
+            Text(f"{mood} ({sum(labels.values())} segments)", style=_SENTIMENT_STYLE.get(mood, "")),
+        )
+    return table
+
+
+def _risks(result: CallResult) -> Table:
+    table = Table(title=f"Risks ({len(result.risks)})", title_justify="left", expand=True)
+    for column in ("time", "risk", "severity", "conf.", "speaker", "quote"):
+        table.add_column(column, overflow="fold")
+    names = {s.id: s.name for s in result.speakers}
+    for risk in result.risks:
+        table.add_row(
+            f"{format_time(risk.start)}–{format_time(risk.end)}",
+            risk.type,
+            Text(risk.severity, style=_SEVERITY_STYLE[risk.severity]),
+            f"{risk.confidence:.2f}",
+            names.get(risk.speaker, risk.speaker),
+            f"“{risk.quote}”",
+        )
+    return table
+
+
+def _actions(result: CallResult) -> Table:
+    table = Table(title=f"Action items ({len(result.action_items)})", title_justify="left", expand=True)
+    for column in ("time", "owner", "due", "action"):
+        table.add_column(column, overflow="fold")
+    names = {s.id: s.name for s in result.speakers}
+    for item in result.action_items:
+        table.add_row(
+            format_time(item.start),
+            names.get(item.owner or "", item.owner or "-"),
+            item.due.isoformat() if item.due else "-",
+            item.text,
+        )
+    return table
+
+
+def _publication(published: CallPublished) -> Text:
+    if published.status == "unlinked":
+        return Text.assemble(
+            ("Opportunity ", "bold"),
+            ("not linked", "yellow"),
+            f"  ({published.link_detail}); ",
+            "link it with `dealtalk link CALL_ID OPPORTUNITY_ID`",
+        )
+    return Text.assemble(
+        ("Opportunity ", "bold"),
+        f"{published.opportunity_name or published.opportunity_id}",
+        f"  [{published.account_name or ''}] via {published.link_method}: {published.link_detail}\n",
+        ("Activity    ", "bold"),
+        f"{published.activity_id} → {published.target}",
+    )

@@ -1,0 +1,164 @@
+"""The composition root: one ``Resources`` per process holds the database, blob store, bus and models.
+
+Models and clients load lazily, once, the first time a stage needs them: a publish-only worker never loads
+Whisper, an analyst's API host never imports torch. Everything is built from the one ``Settings`` object.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Literal
+
+from dealtalk.ingest.local_folder import LocalFolderFetcher
+from dealtalk.ingest.protocols import RecordingFetcher
+from dealtalk.nlp.protocols import InsightEngine
+from dealtalk.pipeline.blobs import LocalBlobStore
+from dealtalk.pipeline.bus.embedded import EmbeddedBus
+from dealtalk.pipeline.config import Settings
+from dealtalk.pipeline.progress import ProgressHook
+from dealtalk.pipeline.runtime.stage import Stage
+from dealtalk.pipeline.store import Database, open_database
+from dealtalk.pipeline.store.queries import manual_link, recording_with_audio
+from dealtalk.publisher.protocols import ActivityPublisher, OpportunityResolver
+from dealtalk.transcription.protocols import CallTranscriber
+
+__all__ = ["STAGE_NAMES", "Resources", "StageName"]
+
+logger = logging.getLogger(__name__)
+
+StageName = Literal["fetch", "transcribe", "analyze", "publish"]
+STAGE_NAMES: tuple[StageName, ...] = ("fetch", "transcribe", "analyze", "publish")
+
+
+@dataclass
+class Resources:
+    settings: Settings
+    database: Database
+    blobs: LocalBlobStore
+    bus: EmbeddedBus
+    _cache: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def open(cls, settings: Settings) -> Resources:
+        """Open the store (migrating it) and the blob store; nothing heavy is loaded yet."""
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        database = open_database(
+            settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
+        )
+        return cls(
+            settings=settings,
+            database=database,
+            blobs=LocalBlobStore(settings.blob_root),
+            bus=EmbeddedBus(database, settings.bus),
+        )
+
+    def close(self) -> None:
+        self.database.dispose()
+
+    # --- heavy dependencies, loaded once ---------------------------------------------------------------
+    def transcriber(self) -> CallTranscriber:
+        if "transcriber" not in self._cache:
+            from dealtalk.transcription.engine import load_transcriber
+
+            self._cache["transcriber"] = load_transcriber(self.settings)
+        transcriber: CallTranscriber = self._cache["transcriber"]
+        return transcriber
+
+    def insight_engine(self) -> InsightEngine:
+        if "engine" not in self._cache:
+            from dealtalk.nlp.engine import load_engine
+
+            self._cache["engine"] = load_engine(self.settings)
+        engine: InsightEngine = self._cache["engine"]
+        return engine
+
+    def resolver(self) -> OpportunityResolver:
+        if "resolver" not in self._cache:
+            from dealtalk.publisher.factory import load_resolver
+
+            self._cache["resolver"] = load_resolver(self.settings)
+        resolver: OpportunityResolver = self._cache["resolver"]
+        return resolver
+
+    def publisher(self) -> ActivityPublisher:
+        if "publisher" not in self._cache:
+            from dealtalk.publisher.factory import load_publisher
+
+            self._cache["publisher"] = load_publisher(self.settings)
+        publisher: ActivityPublisher = self._cache["publisher"]
+        return publisher
+
+    def fetchers(self) -> dict[str, RecordingFetcher]:
+        fetchers: dict[str, RecordingFetcher] = {"local": LocalFolderFetcher()}
+        if self.settings.graph.tenant_id:
+            from dealtalk.ingest.graph.factory import load_graph_fetcher
+
+            fetchers["graph"] = load_graph_fetcher(self.settings)
+        return fetchers
+
+    @property
+    def competitors(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(self.settings.nlp.competitors))
+
+    # --- stages ----------------------------------------------------------------------------------------
+    def stages(
+        self, names: Sequence[StageName] = STAGE_NAMES, *, progress: ProgressHook | None = None
+    ) -> list[Stage[Any, Any]]:
+        """Build the named stages with their dependencies injected (loading models as needed)."""
+        from dealtalk.pipeline.stages.analyze import build_analyze_stage
+        from dealtalk.pipeline.stages.fetch import build_fetch_stage
+        from dealtalk.pipeline.stages.publish import build_publish_stage
+        from dealtalk.pipeline.stages.transcribe import build_transcribe_stage
+
+        settings = self.settings
+        built: list[Stage[Any, Any]] = []
+        for name in names:
+            if name == "fetch":
+                built.append(
+                    build_fetch_stage(
+                        fetchers=self.fetchers(),
+                        blobs=self.blobs,
+                        recording_with_audio=partial(recording_with_audio, self.database),
+                    )
+                )
+            elif name == "transcribe":
+                built.append(
+                    build_transcribe_stage(
+                        transcriber=self.transcriber(),
+                        blobs=self.blobs,
+                        speech=settings.speech,
+                        tenant=settings.tenant,
+                        competitors=self.competitors,
+                        progress=progress,
+                    )
+                )
+            elif name == "analyze":
+                built.append(
+                    build_analyze_stage(
+                        engine=self.insight_engine(),
+                        blobs=self.blobs,
+                        tenant=settings.tenant,
+                        competitors=self.competitors,
+                    )
+                )
+            else:
+                built.append(
+                    build_publish_stage(
+                        resolver=self.resolver(),
+                        publisher=self.publisher(),
+                        blobs=self.blobs,
+                        manual_link=partial(manual_link, self.database),
+                        version=self.publish_version,
+                    )
+                )
+        return built
+
+    @property
+    def publish_version(self) -> str:
+        """Publishing again to the same target reuses the stored result; a new target publishes anew."""
+        publisher = self.settings.publisher
+        target = self.settings.dataverse.url if publisher.mode == "dataverse" else "dry-run"
+        return f"publish-1:{publisher.mode}:{target}:{publisher.activity_entity_set}"

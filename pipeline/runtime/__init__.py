@@ -1,0 +1,1 @@
+"""The thin runtime that moves events between stages: shared delivery handling, plus one driver per bus."""

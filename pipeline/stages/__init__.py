@@ -1,0 +1,1 @@
+"""The four stages: fetch -> transcribe -> analyze -> publish. Each is a function from event to event."""

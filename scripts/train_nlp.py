@@ -1,0 +1,105 @@
+"""Train the insight heads (sentiment, one per risk label, action items) on nlp/data/train.jsonl.
+
+Reproducible: the embeddings are deterministic (ONNX, one thread), the solver is liblinear/lbfgs with a fixed
+seed, and decision thresholds come from 5-fold out-of-fold predictions on the *training* set only (the dev set
+is never looked at here). Writes nlp/weights/heads.npz.
+
+Usage: .venv/bin/python scripts/train_nlp.py [--train nlp/data/train.jsonl] [--out nlp/weights/heads.npz]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import logging
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from dealtalk.models.e5 import E5_DIR_NAME
+from dealtalk.nlp.dataset import RISK_LABELS, read_dataset
+from dealtalk.nlp.embedder import load_embedder
+from dealtalk.nlp.heads import SENTIMENTS
+from dealtalk.pipeline.config import Settings
+
+SEED = 20261116
+VERSION = "heads-1"
+
+
+def _fit_binary(x: npt.NDArray[np.float32], y: npt.NDArray[np.int64], c: float) -> LogisticRegression:
+    model = LogisticRegression(C=c, class_weight="balanced", max_iter=2000, random_state=SEED)
+    return model.fit(x, y)
+
+
+def _oof_threshold(x: npt.NDArray[np.float32], y: npt.NDArray[np.int64], c: float) -> float:
+    """The probability threshold with the best out-of-fold F1 (5 folds on the training set)."""
+    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
+    scores = np.zeros(len(y))
+    for fit_rows, held_rows in folds.split(x, y):
+        scores[held_rows] = _fit_binary(x[fit_rows], y[fit_rows], c).predict_proba(x[held_rows])[:, 1]
+    best, best_f1 = 0.5, -1.0
+    for threshold in np.arange(0.2, 0.9, 0.025):
+        predicted = scores >= threshold
+        tp = float(np.sum(predicted & (y == 1)))
+        f1 = 2 * tp / max(1.0, float(np.sum(predicted) + np.sum(y == 1)))
+        if f1 > best_f1 + 1e-9:
+            best, best_f1 = float(threshold), f1
+    return best
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--train", type=Path, default=Path("nlp/data/train.jsonl"))
+    parser.add_argument("--out", type=Path, default=Path("nlp/weights/heads.npz"))
+    parser.add_argument("--c", type=float, default=4.0, help="inverse regularisation strength")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+
+    settings = Settings.load()
+    utterances = read_dataset(args.train)
+    embedder = load_embedder(settings.nlp.model_dir or settings.model_cache_dir / E5_DIR_NAME)
+    x = embedder.embed([u.text for u in utterances])
+    print(f"embedded {len(utterances)} utterances")
+
+    sentiment_y = np.array([SENTIMENTS.index(u.sentiment) for u in utterances])
+    sentiment = LogisticRegression(C=args.c, class_weight="balanced", max_iter=4000, random_state=SEED)
+    sentiment.fit(x, sentiment_y)
+    assert tuple(int(c) for c in sentiment.classes_) == (0, 1, 2)
+
+    risk_w, risk_b, thresholds = [], [], []
+    for label in RISK_LABELS:
+        y = np.array([int(label in u.risks) for u in utterances])
+        model = _fit_binary(x, y, args.c)
+        risk_w.append(model.coef_[0])
+        risk_b.append(model.intercept_[0])
+        thresholds.append(_oof_threshold(x, y, args.c))
+        print(f"{label:30s} positives {int(y.sum()):3d} threshold {thresholds[-1]:.3f}")
+
+    action_y = np.array([int(u.action_item) for u in utterances])
+    action = _fit_binary(x, action_y, args.c)
+    action_threshold = _oof_threshold(x, action_y, args.c)
+    print(f"{'action_item':30s} positives {int(action_y.sum()):3d} threshold {action_threshold:.3f}")
+
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    train_sha = hashlib.sha256(args.train.read_bytes()).hexdigest()
+    np.savez_compressed(
+        args.out,
+        risk_labels=np.array(RISK_LABELS),
+        sentiment_w=sentiment.coef_.astype(np.float32),
+        sentiment_b=sentiment.intercept_.astype(np.float32),
+        risk_w=np.array(risk_w, dtype=np.float32),
+        risk_b=np.array(risk_b, dtype=np.float32),
+        risk_threshold=np.array(thresholds, dtype=np.float32),
+        action_w=action.coef_[0].astype(np.float32),
+        action_b=np.float32(action.intercept_[0]),
+        action_threshold=np.float32(action_threshold),
+        version=np.array(f"{VERSION}+{embedder.model.sha256[:12]}+train-{train_sha[:12]}"),
+    )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""Who spoke when: pyannote.audio 4 building blocks around local weights, tuned for CPU.
+
+The steps are pyannote's speaker-diarization recipe, composed here because its ``SpeakerDiarization``
+pipeline always fetches PLDA files from the hub and embeds every (chunk, speaker) pair:
+
+1. segmentation-3.0 on 10 s windows (``step`` of the window, 50 % by default instead of 90 % overlap);
+2. CAM++ embeddings of the active local speakers only (``CamppEmbedder``);
+3. pyannote's agglomerative clustering (centroid linkage) bounded by the speaker count Teams gives us;
+4. pyannote's reconstruction: overlap-aware turns, plus an exclusive (one speaker per instant) version
+   that words are assigned against.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from dealtalk.transcription.audio import SAMPLE_RATE
+from dealtalk.transcription.embedding import CamppEmbedder
+from dealtalk.transcription.types import SpeakerTurn
+
+__all__ = ["Diarization", "DiarizationOptions", "Diarizer", "reconstruct_clusters", "speaker_bounds"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DiarizationOptions:
+    """Attributes:
+    step: segmentation window step as a fraction of the 10 s window.
+    threshold: clustering distance threshold (unit-normalised embeddings, centroid linkage).
+    min_cluster_size: smaller clusters are merged into the nearest large one.
+    min_duration_off: shorter pauses inside one speaker's turn are filled.
+    batch_size: segmentation windows per forward pass.
+    """
+
+    step: float = 0.5
+    threshold: float = 0.6
+    min_cluster_size: int = 3
+    min_duration_off: float = 0.0
+    batch_size: int = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Diarization:
+    """Speaker turns of a recording.
+
+    Attributes:
+        turns: overlap-aware turns (two speakers may talk at once).
+        exclusive: one speaker per instant (for word assignment).
+        centroids: shape (num_speakers, 192); row k is speaker k's mean embedding (voiceprint matching).
+    """
+
+    turns: tuple[SpeakerTurn, ...]
+    exclusive: tuple[SpeakerTurn, ...]
+    centroids: npt.NDArray[np.float32]
+
+    @property
+    def speakers(self) -> tuple[int, ...]:
+        return tuple(sorted({turn.speaker for turn in self.turns}))
+
+
+def speaker_bounds(num: int | None, low: int | None, high: int | None) -> tuple[int | None, int, int]:
+    """Normalise speaker-count hints: ``num`` wins; else ``[low, high]`` with defaults 1 and unbounded.
+
+    Returns:
+        (num_clusters or None, min_clusters, max_clusters); max is a large number when unbounded.
+    """
+    if num is not None and num >= 1:
+        return num, num, num
+    lo = max(1, low or 1)
+    hi = high if high is not None and high >= 1 else 1_000
+    if lo > hi:
+        lo = hi
+    return (lo if lo == hi else None), lo, hi
+
+
+def reconstruct_clusters(
+    segmentations: npt.NDArray[np.float32], hard_clusters: npt.NDArray[np.int64], num_clusters: int
+) -> npt.NDArray[np.float64]:
+    """Map local speakers of every chunk onto global clusters.
+
+    Args:
+        segmentations: shape (num_chunks, num_frames, local_speakers), activations in [0, 1].
+        hard_clusters: shape (num_chunks, local_speakers); a cluster index, or -2 for inactive speakers.
+        num_clusters: number of global clusters.
+
+    Returns:
+        shape (num_chunks, num_frames, num_clusters); a cluster's activation is the max over the local
+        speakers assigned to it, NaN where no local speaker of the chunk is assigned to it.
+    """
+    num_chunks, num_frames, _ = segmentations.shape
+    out = np.full((num_chunks, num_frames, num_clusters), np.nan)
+    for c in range(num_chunks):
+        for k in np.unique(hard_clusters[c]):
+            if k < 0:
+                continue
+            out[c, :, k] = np.max(segmentations[c][:, hard_clusters[c] == k], axis=1)
+    return out
+
+
+class Diarizer:
+    """Segmentation + CAM++ + clustering on an in-memory recording.
+
+    Args:
+        segmentation: the loaded pyannote segmentation model (``pyannote.audio.Model``).
+        embedder: CAM++ wrapper.
+        opts: step, clustering threshold and sizes.
+        device: torch device string for segmentation.
+    """
+
+    def __init__(
+        self, segmentation: Any, embedder: CamppEmbedder, opts: DiarizationOptions, device: str = "cpu"
+    ) -> None:
+        import torch
+        from pyannote.audio import Inference
+        from pyannote.audio.pipelines.clustering import AgglomerativeClustering
+
+        self.opts = opts
+        self.embedder = embedder
+        self.model = segmentation
+        duration = float(segmentation.specifications.duration)
+        self.chunk_s = duration
+        self._inference = Inference(
+            segmentation,
+            duration=duration,
+            step=opts.step * duration,
+            skip_aggregation=True,
+            batch_size=opts.batch_size,
+            device=torch.device(device),
+        )
+        # Constrained: two local speakers of one chunk never land in the same cluster, and a speaker too
+        # short to embed (NaN) takes the best cluster not used by the others in its chunk.
+        self._clustering = AgglomerativeClustering(metric="cosine", constrained_assignment=True)
+        self._clustering.instantiate(
+            {"method": "centroid", "min_cluster_size": opts.min_cluster_size, "threshold": opts.threshold}
+        )
+
+    @property
+    def batch_size(self) -> int:
+        """Segmentation windows per forward pass (the GPU path halves it after out-of-memory)."""
+        return int(self._inference.batch_size)
+
+    @batch_size.setter
+    def batch_size(self, value: int) -> None:
+        self._inference.batch_size = max(1, value)
+
+    def __call__(
+        self,
+        samples: npt.NDArray[np.float32],
+        *,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+        progress: Callable[[str, float, float], None] | None = None,
+    ) -> Diarization:
+        """Diarize a 16 kHz mono recording.
+
+        Args:
+            samples: the recording.
+            num_speakers / min_speakers / max_speakers: speaker-count hints (Teams attendee count).
+            progress: called as ``progress(step, completed, total)``.
+
+        Returns:
+            Overlap-aware and exclusive turns with one centroid per speaker.
+        """
+        import torch
+        from pyannote.audio.pipelines.utils import SpeakerDiarizationMixin
+        from pyannote.core import SlidingWindowFeature
+
+        empty = Diarization((), (), np.zeros((0, self.embedder.dimension), dtype=np.float32))
+        if len(samples) < SAMPLE_RATE // 2:
+            return empty
+        waveform = torch.from_numpy(samples)[None]
+
+        def hook(completed: int, total: int) -> None:
+            if progress is not None:
+                progress("segmentation", float(min(completed, total)), float(total))
+
+        segmentations: SlidingWindowFeature = self._inference(
+            {"waveform": waveform, "sample_rate": SAMPLE_RATE}, hook=hook
+        )
+        # shape: (num_chunks, num_frames, local_speakers), binary (powerset model)
+        binarized = segmentations
+        frames = self.model.receptive_field
+        count = SpeakerDiarizationMixin.speaker_count(binarized, frames, warm_up=(0.0, 0.0))
+        if float(np.nanmax(count.data)) == 0.0:
+            return empty
+        window = segmentations.sliding_window
+        starts = np.array([window[c].start for c in range(segmentations.data.shape[0])])
+        embeddings = self.embedder.embed_chunks(
+            samples,
+            binarized.data.astype(np.float32),
+            starts,
+            self.chunk_s,
+            (float(frames.start), float(frames.step), float(frames.duration)),
+        )
+        if progress is not None:
+            progress("embeddings", 1.0, 1.0)
+        hard_clusters, centroids = self._cluster(
+            embeddings, binarized, num_speakers, min_speakers, max_speakers
+        )
+        num_clusters = int(hard_clusters.max()) + 1 if hard_clusters.size and hard_clusters.max() >= 0 else 0
+        if num_clusters == 0:
+            return empty
+        _, _, hi = speaker_bounds(num_speakers, min_speakers, max_speakers)
+        count.data = np.minimum(count.data, hi).astype(np.int8)
+        inactive = np.sum(binarized.data, axis=1) == 0  # shape: (num_chunks, local_speakers)
+        hard_clusters[inactive] = -2
+        clustered = SlidingWindowFeature(
+            reconstruct_clusters(segmentations.data, hard_clusters, num_clusters),
+            segmentations.sliding_window,
+        )
+        turns = self._turns(SpeakerDiarizationMixin.to_diarization(clustered, count))
+        count.data = np.minimum(count.data, 1).astype(np.int8)
+        exclusive = self._turns(SpeakerDiarizationMixin.to_diarization(clustered, count))
+        return Diarization(turns=turns, exclusive=exclusive, centroids=centroids.astype(np.float32))
+
+    def _cluster(
+        self,
+        embeddings: npt.NDArray[np.float32],
+        binarized: Any,
+        num: int | None,
+        low: int | None,
+        high: int | None,
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float32]]:
+        dimension = embeddings.shape[2]
+        valid = ~np.any(np.isnan(embeddings), axis=2)
+        if not valid.any():
+            # Speech, but no stretch long enough to embed (a few short words): one speaker.
+            hard = np.where(np.sum(binarized.data, axis=1) > 0, 0, -2).astype(np.int64)
+            return hard, np.zeros((1, dimension), dtype=np.float32)
+        num_clusters, min_clusters, max_clusters = speaker_bounds(num, low, high)
+        # pyannote's clustering prints a hint to stdout when it cannot reach the requested count;
+        # stdout belongs to the CLI's output, so keep it and log it instead.
+        captured = io.StringIO()
+        with contextlib.redirect_stdout(captured):
+            hard, _soft, centroids = self._clustering(
+                embeddings=embeddings,
+                segmentations=binarized,
+                num_clusters=num_clusters,
+                min_clusters=min_clusters,
+                max_clusters=max_clusters,
+            )
+        if captured.getvalue().strip():
+            logger.debug("clustering: %s", captured.getvalue().strip())
+        return np.asarray(hard, dtype=np.int64), np.asarray(centroids, dtype=np.float32)
+
+    def _turns(self, discrete: Any) -> tuple[SpeakerTurn, ...]:
+        from pyannote.audio.pipelines.utils import SpeakerDiarizationMixin
+
+        annotation = SpeakerDiarizationMixin.to_annotation(
+            discrete, min_duration_on=0.0, min_duration_off=self.opts.min_duration_off
+        )
+        turns = [
+            SpeakerTurn(start=float(segment.start), end=float(segment.end), speaker=int(label))
+            for segment, _, label in annotation.itertracks(yield_label=True)
+        ]
+        return tuple(sorted(turns, key=lambda turn: (turn.start, turn.end)))

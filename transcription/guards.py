@@ -1,0 +1,155 @@
+"""Guards against Whisper's well-known failure modes, as pure functions over recognised words.
+
+* text invented on silence, music, hold tones or noise: Whisper's own no-speech rule, a list of phrases it
+  is known to invent (subtitle credits), and words outside the speech the diarization found;
+* repetition loops ("thank you thank you thank you ..."): repeated n-grams are cut back;
+* timestamps past the end of the chunk or the recording: clamped, or the word dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from dealtalk.transcription.types import AsrSegment, AsrWord, SpeechRegion
+
+__all__ = [
+    "GuardOptions",
+    "clamp_words",
+    "collapse_repetitions",
+    "is_known_hallucination",
+    "is_unlikely_speech",
+    "keep_words_in_speech",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class GuardOptions:
+    """Attributes:
+    no_speech_threshold / logprob_threshold: a segment with a higher no-speech probability AND a lower
+        average log-probability is dropped (Whisper's own rule; the batched decoder does not apply it).
+    speech_tolerance_s: a word must overlap speech widened by this much.
+    max_repeats: how many back-to-back copies of a phrase are kept (1-word phrases keep one more).
+    """
+
+    no_speech_threshold: float = 0.6
+    logprob_threshold: float = -1.0
+    speech_tolerance_s: float = 0.25
+    max_repeats: int = 2
+
+
+# Phrases Whisper produces on non-speech because its training data had them in subtitle files.
+_KNOWN_HALLUCINATIONS = frozenset(
+    {
+        "thanks for watching",
+        "thank you for watching",
+        "thank you for watching please subscribe",
+        "please subscribe",
+        "subscribe to my channel",
+        "like and subscribe",
+        "subtitles by the amaraorg community",
+        "subtitles by",
+        "transcription by castingwords",
+        "ondertiteling door de amaraorg gemeenschap",
+        "ondertiteld door de amaraorg gemeenschap",
+        "ondertiteling door",
+        "ondertiteld door",
+        "bedankt voor het kijken",
+        "bedankt voor het kijken en tot de volgende keer",
+        "vergeet niet te abonneren",
+        "abonneer op mijn kanaal",
+    }
+)
+_NON_WORD = re.compile(r"[^\w\s]", flags=re.UNICODE)
+
+
+def _normalise(text: str) -> str:
+    return " ".join(_NON_WORD.sub("", text.lower()).split())
+
+
+def is_known_hallucination(text: str) -> bool:
+    """Whether ``text`` as a whole is a phrase Whisper is known to invent on non-speech."""
+    normalised = _normalise(text)
+    return bool(normalised) and (
+        normalised in _KNOWN_HALLUCINATIONS or "amaraorg" in normalised.replace(" ", "")
+    )
+
+
+def is_unlikely_speech(segment: AsrSegment, opts: GuardOptions = GuardOptions()) -> bool:
+    """Whisper's no-speech rule: likely silence and a weak decode together."""
+    return segment.no_speech_prob > opts.no_speech_threshold and segment.avg_logprob < opts.logprob_threshold
+
+
+def collapse_repetitions(words: Sequence[AsrWord], max_repeats: int = 2, max_ngram: int = 8) -> list[AsrWord]:
+    """Cut back runs of the same phrase repeated back to back (Whisper's repetition loop).
+
+    An n-gram (n >= 2) repeated more than ``max_repeats`` times in a row keeps ``max_repeats`` copies; a
+    single word keeps ``max_repeats + 1`` ("nee nee nee" is speech, twenty of them is a loop).
+
+    Returns:
+        The words with the excess copies removed, in order.
+    """
+    out = list(words)
+    keys = [_normalise(word.text) for word in out]
+    n = 1
+    while n <= max_ngram:
+        keep = max_repeats + (1 if n == 1 else 0)
+        i = 0
+        changed = False
+        while i + n <= len(out):
+            unit = keys[i : i + n]
+            if not any(unit):
+                i += 1
+                continue
+            copies = 1
+            while keys[i + copies * n : i + (copies + 1) * n] == unit:
+                copies += 1
+            if copies > keep:
+                cut_from, cut_to = i + keep * n, i + copies * n
+                del out[cut_from:cut_to]
+                del keys[cut_from:cut_to]
+                changed = True
+            i += 1
+        n = n if changed else n + 1
+    return out
+
+
+def clamp_words(words: Sequence[AsrWord], start: float, end: float) -> list[AsrWord]:
+    """Keep words inside [start, end]: drop those that begin at or after ``end``, clamp the rest, and make
+    times non-decreasing (Whisper sometimes puts the last words of a window past its end).
+    """
+    out: list[AsrWord] = []
+    previous = start
+    for word in words:
+        if word.start >= end:
+            continue
+        w_start = min(max(word.start, previous, start), end)
+        w_end = min(max(word.end, w_start), end)
+        out.append(replace(word, start=w_start, end=w_end))
+        previous = w_start
+    return out
+
+
+def keep_words_in_speech(
+    words: Sequence[AsrWord], speech: Sequence[SpeechRegion], tolerance_s: float = 0.25
+) -> list[AsrWord]:
+    """Drop words that do not overlap any speech region (widened by ``tolerance_s``).
+
+    Args:
+        words: words in time order.
+        speech: sorted, non-overlapping speech regions (diarization turns merged, or VAD regions).
+        tolerance_s: slack for Whisper's imprecise word edges.
+    """
+    out: list[AsrWord] = []
+    j = 0
+    for word in words:
+        while j < len(speech) and speech[j].end + tolerance_s < word.start:
+            j += 1
+        k = j
+        while k < len(speech) and speech[k].start - tolerance_s <= word.end:
+            if speech[k].end + tolerance_s >= word.start:
+                out.append(word)
+                break
+            k += 1
+    return out
