@@ -229,6 +229,18 @@ class GraphSettings(_Group):
     lifecycle_notification_url: str = ""
     client_state: SecretStr | None = None
     delta_interval_s: float = Field(default=900.0, gt=0)
+    # The token scope; national clouds use their own Graph host (https://graph.microsoft.us/.default).
+    scope: str = "https://graph.microsoft.com/.default"
+    # PEM bundle of CAs to trust for the identity platform and Graph; None uses the system store.
+    ca_bundle: Path | None = None
+    timeout_s: float = Field(default=100.0, gt=0)
+    # The first delta sync looks back this far; later syncs continue from the saved deltaLink.
+    lookback_days: int = Field(default=14, ge=1)
+    # Subscriptions for recordings live at most 4,320 minutes; ask for a little less, renew well before.
+    subscription_lifetime_min: int = Field(default=4200, ge=10, le=4320)
+    renew_before_s: float = Field(default=12 * 3600.0, gt=0)
+    # A Retry-After longer than this is not slept through: the work is deferred (RetryLater) instead.
+    max_retry_wait_s: float = Field(default=60.0, ge=0)
 
 
 class ApiSettings(_Group):

@@ -39,6 +39,11 @@ class Request:
         return path
 
     @property
+    def segments(self) -> list[str]:
+        """Path segments, each decoded on its own (an encoded ``/`` stays inside its segment)."""
+        return [urllib.parse.unquote(s) for s in self.raw_path.split("/") if s]
+
+    @property
     def raw_query(self) -> str:
         return self.target.split("?", 1)[1] if "?" in self.target else ""
 
