@@ -42,3 +42,7 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
     app()
+
+
+if __name__ == "__main__":
+    main()

@@ -8,7 +8,15 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 from dealtalk.pipeline.commands.common import bundled_samples, console, handle_errors, load_settings
 from dealtalk.pipeline.discovery import discover_local
@@ -70,35 +78,49 @@ def demo(
 
 
 def _process(resources: Resources, count: int) -> None:
+    hook = _StepHook()
+    with console.status("loading models (Whisper base, pyannote + CAM++, multilingual-e5)..."):
+        stages = resources.stages(progress=hook)
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f}"),
+        MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
-        transient=False,
     ) as progress:
-        loading = progress.add_task("loading models (Whisper, pyannote, e5)", total=None)
-        step = progress.add_task("", total=1, visible=False)
-
-        def on_step(name: str, *, completed: float, total: float) -> None:
-            progress.update(
-                step, description=f"  {name}", completed=completed, total=total or 1, visible=True
-            )
-
-        stages = resources.stages(progress=on_step)
-        progress.remove_task(loading)
         overall = progress.add_task("processing sample calls", total=count * len(_STAGE_ORDER))
+        hook.attach(progress, progress.add_task("", total=1, visible=False))
 
         def on_job(stage: str, recording_id: str, phase: str) -> None:
             if phase == "started":
                 progress.update(overall, description=f"{stage:<10} {recording_id}")
-                progress.update(step, visible=False)
             elif phase in ("done", "reused", "dead"):
+                hook.hide()
                 # A dead-lettered job ends its call: count the stages it will never reach.
                 remaining = len(_STAGE_ORDER) - _STAGE_ORDER.index(stage) if phase == "dead" else 1
                 progress.advance(overall, remaining)
 
         EmbeddedWorker(resources.bus, stages, resources.settings.bus, on_job=on_job).run(burst=True)
-        progress.update(step, visible=False)
+        hook.hide()
+
+
+class _StepHook:
+    """Shows the transcriber's own steps (decode, VAD, ASR, diarization) as a second bar."""
+
+    def __init__(self) -> None:
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
+
+    def attach(self, progress: Progress, task: TaskID) -> None:
+        self._progress, self._task = progress, task
+
+    def hide(self) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(self._task, visible=False)
+
+    def __call__(self, step: str, /, *, completed: float, total: float) -> None:
+        if self._progress is not None and self._task is not None:
+            self._progress.update(
+                self._task, description=f"  {step}", completed=completed, total=max(total, 1e-9), visible=True
+            )
