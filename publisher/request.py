@@ -31,8 +31,8 @@ __all__ = [
 HttpMethod = Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 # Alternate-key values with any of / < > * % & : \ ? + break addressing by key (Microsoft's documented
-# limitation); ids made of these characters pass through unchanged.
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9._~@=!$,;-]{1,100}$")
+# limitation). Ids made only of URL-unreserved characters pass through unchanged; others become a digest.
+_SAFE_KEY = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
 # Namespace for deterministic record ids (phonecall/note fallback): same recording, same ids, every run.
 _DEALTALK_NS = uuid.UUID("6f0c1f7e-3d0b-5b2a-9a51-5d0a3c1c6a11")
 

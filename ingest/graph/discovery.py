@@ -130,6 +130,13 @@ class GraphDiscovery:
 
     def _sync_organizer(self, organizer_id: str, report: SyncReport) -> None:
         saved = self._state.delta_link(organizer_id)
+        if saved is not None and not saved.startswith(f"{self._session.base_url}/"):
+            # Saved under another Graph endpoint (a national cloud move, a new sandbox): not ours to replay.
+            logger.warning(
+                "saved delta link of organizer %s is for another endpoint: full resync", organizer_id
+            )
+            report.resynced.append(organizer_id)
+            saved = None
         url = saved or self._initial_url(organizer_id)
         while True:
             try:

@@ -72,8 +72,8 @@ def graph_error(failure: GraphFailure, what: str, *, client_id: str) -> Dealtalk
     status = failure.status
     if status == 401:
         return ConfigurationError(
-            f"{detail}. The app's token was refused twice; check DEALTALK_GRAPH__TENANT_ID, __CLIENT_ID and "
-            "__CLIENT_SECRET"
+            f"{detail}. The app's token was refused twice; check DEALTALK_GRAPH__TENANT_ID, "
+            "DEALTALK_GRAPH__CLIENT_ID and DEALTALK_GRAPH__CLIENT_SECRET"
         )
     if status == 402:
         return ConfigurationError(

@@ -51,6 +51,10 @@ class GraphRecordingFetcher:
         self._partial_dir = partial_dir
         self._attempts = attempts
 
+    def close(self) -> None:
+        """Close the Graph session (at shutdown)."""
+        self._session.close()
+
     def fetch(self, event: RecordingDiscovered, blobs: BlobStore) -> FetchedRecording:
         """Download the recording (resuming), store it, and fetch the transcript when Teams made one.
 

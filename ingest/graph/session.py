@@ -150,6 +150,10 @@ class GraphSession:
                 self._client = self._build()
             try:
                 return await make(self._client)
+            except httpx.TransportError as exc:
+                raise GraphFailure(
+                    0, "NetworkError", f"Graph is unreachable ({exc.__class__.__name__})"
+                ) from None
             except APIError as exc:
                 failure = describe_api_error(exc)
                 if failure.status == 401 and attempt == 1:
