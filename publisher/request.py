@@ -32,7 +32,7 @@ HttpMethod = Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 # Alternate-key values with any of / < > * % & : \ ? + break addressing by key (Microsoft's documented
 # limitation). Ids made only of URL-unreserved characters pass through unchanged; others become a digest.
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9._~-]{1,100}$")
+_SAFE_KEY = re.compile(r"[A-Za-z0-9._~-]{1,100}")
 # Namespace for deterministic record ids (phonecall/note fallback): same recording, same ids, every run.
 _DEALTALK_NS = uuid.UUID("6f0c1f7e-3d0b-5b2a-9a51-5d0a3c1c6a11")
 
@@ -67,7 +67,7 @@ def record_key(recording_id: str) -> str:
     Graph recording ids are long base64 strings that may contain ``/`` and ``+``; those cannot address a
     record by key, so they become ``sha256-`` plus 40 hex digits (collisions are not a practical concern).
     """
-    if _SAFE_KEY.match(recording_id):
+    if _SAFE_KEY.fullmatch(recording_id):  # fullmatch: "$" would accept a trailing newline
         return recording_id
     return "sha256-" + hashlib.sha256(recording_id.encode("utf-8")).hexdigest()[:40]
 

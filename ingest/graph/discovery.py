@@ -29,7 +29,7 @@ __all__ = ["GraphDiscovery", "SyncReport"]
 
 logger = logging.getLogger(__name__)
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _RESYNC_CODES = {"resyncRequired", "syncStateNotFound"}
 Emit = Callable[[RecordingDiscovered], None]
 
@@ -77,7 +77,7 @@ class GraphDiscovery:
         """Object ids of the configured organizers (UPNs are looked up once, then remembered)."""
         ids = []
         for organizer in self._organizers:
-            if _GUID.match(organizer):
+            if _GUID.fullmatch(organizer):
                 ids.append(organizer.lower())
                 continue
             known = self._state.user_id(organizer)
