@@ -20,7 +20,7 @@ from dealtalk.ingest.graph.notifications import NotificationWork
 from dealtalk.ingest.graph.subscriptions import SubscriptionManager
 from dealtalk.pipeline.errors import DealtalkError
 
-__all__ = ["GraphIngest", "NotificationQueue", "SyncOutcome"]
+__all__ = ["GraphIngest", "GraphRuntime", "NotificationQueue", "SyncOutcome"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +43,9 @@ class GraphIngest:
     def __init__(self, discovery: GraphDiscovery, subscriptions: SubscriptionManager | None) -> None:
         self.discovery = discovery
         self.subscriptions = subscriptions
-        self._lock = threading.Lock()  # one round at a time: the loop and a "missed" event may coincide
+        # One discovery at a time: the periodic round, a webhook's recording and a "missed" resync may coincide,
+        # and the seen-check must not race with the emit. Reentrant: handle() may call sync().
+        self._lock = threading.RLock()
 
     def sync(self) -> SyncOutcome:
         """Renew/create subscriptions, then a delta round for every organizer.
@@ -64,6 +66,10 @@ class GraphIngest:
 
     def handle(self, work: NotificationWork) -> None:
         """Act on one webhook item (see the module docstring)."""
+        with self._lock:
+            self._handle(work)
+
+    def _handle(self, work: NotificationWork) -> None:
         manager = self.subscriptions
         owner = manager.owner(work.subscription_id) if manager is not None else None
         if work.kind == "created":
@@ -76,11 +82,9 @@ class GraphIngest:
             manager.reauthorize(work.subscription_id)
         elif work.kind == "subscriptionRemoved" and manager is not None:
             organizer = manager.recreate(work.subscription_id)
-            with self._lock:
-                self.discovery.run_delta_sync([organizer] if organizer else None)
+            self.discovery.run_delta_sync([organizer] if organizer else None)
         else:  # missed: notifications were dropped, the delta query finds what they would have said
-            with self._lock:
-                self.discovery.run_delta_sync([owner] if owner else None)
+            self.discovery.run_delta_sync([owner] if owner else None)
 
     def run_forever(self, stop: threading.Event, *, interval_s: float) -> None:
         """The periodic loop: ``sync()`` now and every ``interval_s`` until ``stop`` is set."""
@@ -134,3 +138,34 @@ class NotificationQueue:
                 )
             finally:
                 self._queue.task_done()
+
+
+class GraphRuntime:
+    """Graph ingest running in a process (the API server or a worker): the periodic sync thread plus the
+    notification queue. ``submit`` is what the webhook router calls; ``close()`` stops both.
+
+    Args:
+        ingest: discovery and subscriptions.
+        interval_s: seconds between delta rounds (``settings.graph.delta_interval_s``).
+    """
+
+    def __init__(self, ingest: GraphIngest, *, interval_s: float) -> None:
+        self.ingest = ingest
+        self.queue = NotificationQueue(ingest)
+        self._stop = threading.Event()
+        self._loop = threading.Thread(
+            target=ingest.run_forever,
+            args=(self._stop,),
+            kwargs={"interval_s": interval_s},
+            name="graph-sync",
+            daemon=True,
+        )
+        self._loop.start()
+
+    def submit(self, work: NotificationWork) -> None:
+        self.queue.submit(work)
+
+    def close(self) -> None:
+        self._stop.set()
+        self.queue.close()
+        self._loop.join(timeout=30)

@@ -274,3 +274,27 @@ def test_revoked_token_is_refreshed_once(ingest: GraphIngest, issuer: TokenIssue
     issuer.revoke_all()
     ingest.discovery.run_delta_sync()
     assert issuer.issued == issued + 1
+
+
+def test_runtime_syncs_periodically_and_takes_webhook_work(
+    ingest: GraphIngest,
+    events: list[RecordingDiscovered],
+    graph: GraphEmulator,
+    tenant: Tenant,
+    webhook: Webhook,
+) -> None:
+    from dealtalk.ingest.graph.service import GraphRuntime
+
+    runtime = GraphRuntime(ingest, interval_s=3600)
+    webhook.submit = runtime.submit
+    try:
+        _wait(lambda: len(graph.subscriptions.items) == 3 and len(events) == 3)
+        assert len(events) == 3  # the first round ran at start
+        added = _add_recording(tenant, MARK, 40)
+        recording = next(r for r in tenant.recordings if r.id == added)
+        graph.publish_recording(recording)
+        graph.subscriptions.join()
+        _wait(lambda: len(events) == 4)
+        assert events[-1].recording_id == recording.id
+    finally:
+        runtime.close()
