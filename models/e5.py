@@ -35,7 +35,7 @@ from dealtalk.pipeline.errors import ConfigurationError
 if TYPE_CHECKING:
     from dealtalk.pipeline.config import Settings
 
-__all__ = ["E5_DIR_NAME", "E5Image", "export", "prepare", "read_e5_image"]
+__all__ = ["E5_DIR_NAME", "E5Image", "export", "prepare", "prepare_step", "read_e5_image"]
 
 log = logging.getLogger(__name__)
 
@@ -305,6 +305,13 @@ def prepare(settings: Settings) -> Path:
         log.info("e5 export: %s is up to date", folder)
         return folder
     return export(folder)
+
+
+def prepare_step(settings: Settings) -> str:
+    """The ``models/prepare.py`` step: export (or check) e5 and say where it is, in one line."""
+    folder = prepare(settings)
+    manifest = json.loads((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    return f"{folder} sha256 {str(manifest['sha256'])[:12]}… verified"
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from dealtalk.models.e5 import prepare_step as e5_prepare_step
 from dealtalk.models.speaker import resolve_campplus, resolve_segmentation
 from dealtalk.models.whisper import resolve_whisper
 from dealtalk.pipeline.config import Settings
@@ -60,6 +61,7 @@ STEPS: tuple[PrepareStep, ...] = (
     PrepareStep("whisper-base", _whisper_base),
     PrepareStep("asr-model", _configured_asr),
     PrepareStep("diarization-weights", _diarization_weights),
+    PrepareStep("multilingual-e5-small-onnx", e5_prepare_step),
 )
 
 

@@ -14,22 +14,36 @@ role is known, a turn counts as the customer's, since missing a signal costs mor
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal, get_args
 
 import numpy as np
+import numpy.typing as npt
 
 from dealtalk.nlp.baseline import LexiconBaseline
 from dealtalk.nlp.embedder import Embedder
+from dealtalk.nlp.features import SentimentCues, load_cues, utterance_features
 from dealtalk.nlp.heads import SENTIMENTS, Heads, HeadScores
-from dealtalk.nlp.rules import RuleHit, RuleSet
+from dealtalk.nlp.rules import RuleHit, RuleMatch, RuleSet, competitor_pattern
 from dealtalk.nlp.text import Sentence, clean_text, is_question, sentences, word_count
 
-__all__ = ["VARIANTS", "Detector", "Finding", "RiskFinding", "Variant"]
+__all__ = ["VARIANTS", "DetectOptions", "Detector", "Finding", "RiskFinding", "Variant"]
 
 Variant = Literal["lexicon", "rules", "heads", "union"]
-VARIANTS: tuple[str, ...] = get_args(Variant)
+VARIANTS: tuple[Variant, ...] = get_args(Variant)
+
+
+@dataclass(frozen=True, slots=True)
+class DetectOptions:
+    # In the union, a head alone (no rule with the words to show) raises only its utterance's most probable
+    # label: heads confuse neighbouring labels (a delay read as a termination threat), and a second label in
+    # one utterance is rare and usually has words a rule catches.
+    union_model_top_only: bool = True
+    # A head alone raises an action item only when this sure: agreement and greetings ("Ja, dat is goed")
+    # sit close to commitments in embedding space.
+    union_action_min_p: float = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,19 +81,47 @@ class Detector:
         embedder: Embedder | None = None,
         heads: Heads | None = None,
         baseline: LexiconBaseline | None = None,
+        options: DetectOptions | None = None,
     ) -> None:
         self.rules = rules
         self.embedder = embedder
         self.heads = heads
         self.baseline = baseline
+        self.options = options or DetectOptions()
+        self.cues: SentimentCues = load_cues()
+        self._known_competitors = {name.lower() for name in rules.competitors}
 
-    def detect(self, texts: Sequence[str], roles: Sequence[str], variant: Variant = "union") -> list[Finding]:
-        """Findings for each text (same order). ``roles``: "customer" | "seller" | "unknown" per text."""
+    def features(
+        self, text: str, role: str, parts: list[Sentence], matched: RuleMatch
+    ) -> npt.NDArray[np.float32]:
+        """The rule and cue features of the union sentiment head for one utterance."""
+        questions = {i for i, sentence in enumerate(parts) if is_question(sentence.text)}
+        in_scope = {h.label for h in matched.risks if self._in_scope(h.label, role, h.sentence in questions)}
+        return utterance_features(text, parts, matched, in_scope, self.cues)
+
+    def detect(
+        self,
+        texts: Sequence[str],
+        roles: Sequence[str],
+        variant: Variant = "union",
+        *,
+        competitors: Sequence[str] = (),
+    ) -> list[Finding]:
+        """Findings for each text (same order).
+
+        Args:
+            texts: the utterances.
+            roles: "customer" | "seller" | "unknown" per text.
+            variant: which detectors decide.
+            competitors: competitor names known for this call beyond the configured ones (the CRM's).
+        """
+        extra = competitor_pattern(n for n in competitors if n.lower() not in self._known_competitors)
         if variant not in VARIANTS:
             raise ValueError(f"unknown variant {variant!r}; accepted: {', '.join(VARIANTS)}")
         cleaned = [clean_text(text) for text in texts]
         spoken = [i for i, text in enumerate(cleaned) if word_count(text)]
-        scores = self._scores([cleaned[i] for i in spoken]) if variant in ("heads", "union") else None
+        embeddings = self._embed([cleaned[i] for i in spoken]) if variant in ("heads", "union") else None
+        scores = self.heads.score(embeddings) if self.heads is not None and embeddings is not None else None
         row_of = {index: row for row, index in enumerate(spoken)}
         findings: list[Finding] = []
         for index, text in enumerate(texts):
@@ -87,24 +129,39 @@ class Detector:
                 # Noise tags, emoji or silence: nothing was said, so there is nothing to feel or to risk.
                 findings.append(Finding("neutral", 1.0, (), False, None, ()))
                 continue
-            findings.append(self._one(text, roles[index], variant, scores, row_of[index]))
+            row = row_of[index]
+            embedding = embeddings[row] if embeddings is not None else None
+            findings.append(self._one(text, roles[index], variant, scores, row, embedding, extra))
         return findings
 
-    def _scores(self, texts: list[str]) -> HeadScores | None:
+    def _embed(self, texts: list[str]) -> npt.NDArray[np.float32] | None:
         if not texts:
             return None
         if self.embedder is None or self.heads is None:
             raise ValueError("the heads and union variants need the e5 embedder and the trained heads")
-        return self.heads.score(self.embedder.embed(texts))
+        # Calls repeat themselves ("Ja.", "Oké.", "Yes, exactly."): each distinct text is embedded once.
+        unique = list(dict.fromkeys(texts))
+        vectors = self.embedder.embed(unique)
+        row_of = {text: row for row, text in enumerate(unique)}
+        return vectors[[row_of[text] for text in texts]]
 
-    def _one(self, text: str, role: str, variant: Variant, scores: HeadScores | None, row: int) -> Finding:
+    def _one(
+        self,
+        text: str,
+        role: str,
+        variant: Variant,
+        scores: HeadScores | None,
+        row: int,
+        embedding: npt.NDArray[np.float32] | None,
+        extra: re.Pattern[str] | None,
+    ) -> Finding:
         parts = sentences(text)
         if variant == "lexicon":
             assert self.baseline is not None
             label, score = self.baseline.sentiment(text)
             risks = tuple(RiskFinding(r, None, 0.5, "lexicon", "") for r in sorted(self.baseline.risks(text)))
             return Finding(label, score, risks, self.baseline.action(text), None, tuple(parts))
-        matched = self.rules.match(text, parts)
+        matched = self.rules.match(text, parts, extra)
         risk_hits, action_hits = matched.risks, matched.actions
         questions = {i for i, sentence in enumerate(parts) if is_question(sentence.text)}
         risk_hits = [hit for hit in risk_hits if self._in_scope(hit.label, role, hit.sentence in questions)]
@@ -117,10 +174,13 @@ class Detector:
             return Finding(label, score, risks, action_sentence is not None, action_sentence, tuple(parts))
         assert self.heads is not None
         probabilities = scores.sentiment[row]
+        if variant == "union" and embedding is not None:
+            probabilities = self.heads.union_sentiment(embedding, self.features(text, role, parts, matched))
         best = int(np.argmax(probabilities))
         by_rule = {hit.label: hit for hit in risk_hits} if variant == "union" else {}
         risks_found: list[RiskFinding] = []
         whole_question = bool(parts) and len(questions) == len(parts)
+        top_column = int(np.argmax(scores.risk[row]))
         for column, label in enumerate(self.heads.risk_labels):
             p = float(scores.risk[row, column])
             model_says = (
@@ -130,10 +190,14 @@ class Detector:
             )
             if label in by_rule:
                 risks_found.append(_from_rule(by_rule[label], p if model_says else None))
-            elif model_says:
+            elif model_says and (
+                variant == "heads" or not self.options.union_model_top_only or column == top_column
+            ):
                 risks_found.append(RiskFinding(label, None, p, "model", f"model p={p:.2f}"))
         p_action = float(scores.action[row])
         model_action = p_action >= self.heads.action_threshold and "action_item" not in vetoed
+        if variant == "union":
+            model_action = model_action and p_action >= self.options.union_action_min_p
         action_sentence = action_hits[0].sentence if action_hits and variant == "union" else None
         action = action_sentence is not None or model_action
         return Finding(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -74,10 +75,17 @@ class OnnxEmbedder:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self._session = onnxruntime.InferenceSession(
-            str(folder / "model.int8.onnx"), options, providers=["CPUExecutionProvider"]
-        )
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        # The session (native code, releases the GIL) builds while the 17 MB tokenizer file is parsed: the two
+        # together are most of the engine's load time.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            session = pool.submit(
+                onnxruntime.InferenceSession,
+                str(folder / "model.int8.onnx"),
+                options,
+                providers=["CPUExecutionProvider"],
+            )
+            self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+            self._session = session.result()
         self._tokenizer.enable_truncation(MAX_TOKENS)
         self._tokenizer.no_padding()
         self._dim = int(manifest.get("dim", 384))

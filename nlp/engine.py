@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 
@@ -105,14 +106,16 @@ class DealtalkInsightEngine:
             )
         roles = _roles(transcript)
         segment_roles = [roles.role_of.get(s.speaker, "unknown") for s in segments]
-        findings = self._detector.detect([s.text for s in segments], segment_roles, self._variant)
+        competitors = tuple(dict.fromkeys((*self._competitors, *context.competitors)))
+        findings = self._detector.detect(
+            [s.text for s in segments], segment_roles, self._variant, competitors=competitors
+        )
         sentiments = tuple(
             SentimentDoc(label=f.sentiment, score=round(f.sentiment_score, 3)) for f in findings
         )
         kpis = compute_kpis(segments, duration_s=transcript.duration_s, roles=roles.role_of)
         severities = {label: rules.severity for label, rules in self._detector.rules.labels.items()}
         risks = risk_signals(segments, findings, severities)
-        competitors = tuple(dict.fromkeys((*self._competitors, *context.competitors)))
         items = action_items(segments, findings, context.call_date)
         health = call_health(
             risks=risks,
@@ -218,8 +221,12 @@ def load_engine(settings: Settings, *, summarizer: SummaryGenerator | None = Non
 
     started = time.perf_counter()
     folder = settings.nlp.model_dir or settings.model_cache_dir / E5_DIR_NAME
-    embedder = load_embedder(folder, threads=settings.nlp.onnx_threads)
-    detector = Detector(load_rules_for(settings), embedder=embedder, heads=load_heads())
+    # The model files load in native code while spaCy imports and the lexicons compile in Python: the two
+    # overlap on a second core.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        embedder = pool.submit(load_embedder, folder, threads=settings.nlp.onnx_threads)
+        rules = load_rules_for(settings)
+        detector = Detector(rules, embedder=embedder.result(), heads=load_heads())
     engine = DealtalkInsightEngine(detector, competitors=settings.nlp.competitors, summarizer=summarizer)
     log.info("insight engine loaded in %.2f s (%s)", time.perf_counter() - started, engine.version)
     return engine

@@ -172,7 +172,7 @@ def evaluate(dataset: Path, *, variant: str = "union", settings: Settings) -> Ev
         raise InvalidInput(f"unknown variant {variant!r}; accepted: {', '.join(VARIANTS)}")
     utterances = read_dataset(dataset)
     detector = build_detector(settings, variant)
-    return evaluate_utterances(utterances, detector, variant=variant, dataset=dataset.name)  # type: ignore[arg-type]
+    return evaluate_utterances(utterances, detector, variant=variant, dataset=dataset.name)
 
 
 def render(report: EvalReport, console: Console) -> None:

@@ -44,6 +44,9 @@ class Heads:
     action_w: FloatMatrix  # shape: (dim,)
     action_b: float
     action_threshold: float
+    # The union's sentiment head reads the embedding followed by the rule and cue features (nlp/features.py).
+    union_sentiment_w: FloatMatrix  # shape: (3, dim + features)
+    union_sentiment_b: FloatMatrix  # shape: (3,)
     version: str
     sha256: str
 
@@ -56,6 +59,16 @@ class Heads:
         risk = _sigmoid(embeddings @ self.risk_w.T + self.risk_b)  # shape: (n, labels)
         action = _sigmoid(embeddings @ self.action_w + self.action_b)  # shape: (n,)
         return HeadScores(sentiment.astype(np.float32), risk.astype(np.float32), action.astype(np.float32))
+
+    def union_sentiment(
+        self, embedding: npt.NDArray[np.float32], features: npt.NDArray[np.float32]
+    ) -> npt.NDArray[np.float32]:
+        """Sentiment probabilities (negative, neutral, positive) from one embedding and its features."""
+        logits = self.union_sentiment_w @ np.concatenate([embedding, features]) + self.union_sentiment_b
+        exp: npt.NDArray[np.float32] = np.exp(logits - logits.max()).astype(np.float32)
+        total = np.float32(exp.sum())
+        probabilities: npt.NDArray[np.float32] = exp / total
+        return probabilities
 
 
 def _sigmoid(x: FloatMatrix) -> FloatMatrix:
@@ -88,6 +101,8 @@ def load_heads(path: Path | None = None) -> Heads:
             action_w=arrays["action_w"].astype(np.float32).reshape(-1),
             action_b=float(arrays["action_b"]),
             action_threshold=float(arrays["action_threshold"]),
+            union_sentiment_w=arrays["union_sentiment_w"].astype(np.float32),
+            union_sentiment_b=arrays["union_sentiment_b"].astype(np.float32),
             version=str(arrays["version"]),
             sha256=hashlib.sha256(data).hexdigest(),
         )

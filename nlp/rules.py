@@ -19,7 +19,7 @@ from typing import Any
 
 from dealtalk.nlp.text import Sentence
 
-__all__ = ["RuleHit", "RuleMatch", "RuleSet", "compile_pattern", "load_rules"]
+__all__ = ["RuleHit", "RuleMatch", "RuleSet", "competitor_pattern", "compile_pattern", "load_rules"]
 
 COMPETITOR = "competitor_mention"
 _ACTION = "action_item"
@@ -115,8 +115,13 @@ class RuleSet:
         if names:
             self._phrases.add(COMPETITOR, [self._nlp.make_doc(name) for name in names])
 
-    def match(self, text: str, sentences: list[Sentence]) -> RuleMatch:
+    def match(
+        self, text: str, sentences: list[Sentence], extra_competitors: re.Pattern[str] | None = None
+    ) -> RuleMatch:
         """Risk hits and action-item hits in one segment, vetoes applied per sentence.
+
+        ``extra_competitors`` are names known for this call only (the CRM's competitor table), beyond the
+        configured ones compiled into the phrase matcher.
 
         Returns:
             the hits (each names its sentence, an index into ``sentences``) and the vetoed labels.
@@ -130,6 +135,8 @@ class RuleSet:
         for _, start, end in self._phrases(doc):
             span = doc[start:end]
             found.append((COMPETITOR, span.start_char, span.end_char))
+        if extra_competitors is not None:
+            found.extend((COMPETITOR, *m.span()) for m in extra_competitors.finditer(text))
         vetoed: set[tuple[str, int]] = set()
         for match_id, start, _ in self._vetoes(doc):
             vetoed.add((self._nlp.vocab.strings[match_id], _sentence_of(sentences, doc[start].idx)))
@@ -138,12 +145,22 @@ class RuleSet:
         seen: set[tuple[str, int]] = set()
         for label, start_char, end_char in sorted(found, key=lambda f: (f[1], -f[2])):
             sentence = _sentence_of(sentences, start_char)
-            if (label, sentence) in vetoed or (label, sentence) in seen:
+            # A wildcard may stretch a match over a full stop ("... ik graag. Dan plannen ..."): not evidence.
+            crosses = _sentence_of(sentences, max(start_char, end_char - 1)) != sentence
+            if crosses or (label, sentence) in vetoed or (label, sentence) in seen:
                 continue
             seen.add((label, sentence))
             hit = RuleHit(label, sentence, start_char, end_char, text[start_char:end_char])
             (actions if label == _ACTION else risks).append(hit)
         return RuleMatch(risks, actions, {label for label, _ in vetoed})
+
+
+def competitor_pattern(names: Iterable[str]) -> re.Pattern[str] | None:
+    """A case-insensitive whole-word pattern for extra competitor names (None when there are none)."""
+    cleaned = sorted({n.strip() for n in names if n.strip()}, key=len, reverse=True)
+    if not cleaned:
+        return None
+    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in cleaned) + r")\b", re.IGNORECASE)
 
 
 def _sentence_of(sentences: list[Sentence], char: int) -> int:

@@ -106,19 +106,28 @@ def risk_signals(
             raw.append((index, risk, doc))
     merged: list[RiskDoc] = []
     last_of: dict[tuple[str, str], int] = {}
+    last_end: dict[tuple[str, str], float] = {}
     for _, _, doc in raw:
         key = (doc.type, doc.speaker)
         previous = last_of.get(key)
-        if previous is not None and doc.start - merged[previous].end <= options.merge_gap_s:
+        if previous is not None and doc.start - last_end[key] <= options.merge_gap_s:
             kept = merged[previous]
-            stronger = doc if doc.confidence > kept.confidence else kept
+            stronger, weaker = (doc, kept) if doc.confidence > kept.confidence else (kept, doc)
+            # The kept signal's times stay those of its quote (a player jumps there and hears it); the
+            # repetition is named in the explanation.
             merged[previous] = stronger.model_copy(
-                update={"start": min(kept.start, doc.start), "end": max(kept.end, doc.end)}
+                update={"explanation": f"{stronger.explanation}; repeated at {_clock(weaker.start)}"}
             )
+            last_end[key] = max(last_end[key], doc.end)
             continue
         last_of[key] = len(merged)
+        last_end[key] = doc.end
         merged.append(doc)
     return sorted(merged, key=lambda r: (r.start, r.type))
+
+
+def _clock(seconds: float) -> str:
+    return f"{int(seconds // 60):02d}:{int(seconds % 60):02d}"
 
 
 def action_items(

@@ -21,12 +21,16 @@ from sklearn.model_selection import StratifiedKFold
 
 from dealtalk.models.e5 import E5_DIR_NAME
 from dealtalk.nlp.dataset import RISK_LABELS, read_dataset
+from dealtalk.nlp.detect import Detector
 from dealtalk.nlp.embedder import load_embedder
 from dealtalk.nlp.heads import SENTIMENTS
+from dealtalk.nlp.rules import load_rules
+from dealtalk.nlp.text import sentences
 from dealtalk.pipeline.config import Settings
 
 SEED = 20261116
-VERSION = "heads-1"
+VERSION = "heads-2"
+RULE_FEATURE_DROPOUT = 0.5
 
 
 def _fit_binary(x: npt.NDArray[np.float32], y: npt.NDArray[np.int64], c: float) -> LogisticRegression:
@@ -69,6 +73,25 @@ def main() -> None:
     sentiment.fit(x, sentiment_y)
     assert tuple(int(c) for c in sentiment.classes_) == (0, 1, 2)
 
+    # The union's sentiment head: embedding + rule and cue features, computed as the product computes them.
+    detector = Detector(load_rules(settings.nlp.competitors))
+    features = np.array(
+        [
+            detector.features(
+                u.text, u.role, sentences(u.text), detector.rules.match(u.text, sentences(u.text))
+            )
+            for u in utterances
+        ]
+    )
+    # Rules were written with these very sentences in view, so on them they look perfect; on new phrasing they
+    # catch about half. Dropping the rule features from a random half of the rows keeps the head from
+    # trusting them blindly (the cue-word features stay).
+    dropped = np.random.default_rng(SEED).random(len(utterances)) < RULE_FEATURE_DROPOUT
+    features[dropped, : len(RISK_LABELS) + 1] = 0.0
+    union_x = np.hstack([x, features])
+    union_sentiment = LogisticRegression(C=16.0, class_weight="balanced", max_iter=4000, random_state=SEED)
+    union_sentiment.fit(union_x, sentiment_y)
+
     risk_w, risk_b, thresholds = [], [], []
     for label in RISK_LABELS:
         y = np.array([int(label in u.risks) for u in utterances])
@@ -96,6 +119,8 @@ def main() -> None:
         action_w=action.coef_[0].astype(np.float32),
         action_b=np.float32(action.intercept_[0]),
         action_threshold=np.float32(action_threshold),
+        union_sentiment_w=union_sentiment.coef_.astype(np.float32),
+        union_sentiment_b=union_sentiment.intercept_.astype(np.float32),
         version=np.array(f"{VERSION}+{embedder.model.sha256[:12]}+train-{train_sha[:12]}"),
     )
     print(f"wrote {args.out}")
