@@ -239,8 +239,6 @@ class GraphSettings(_Group):
     # Subscriptions for recordings live at most 4,320 minutes; ask for a little less, renew well before.
     subscription_lifetime_min: int = Field(default=4200, ge=10, le=4320)
     renew_before_s: float = Field(default=12 * 3600.0, gt=0)
-    # A Retry-After longer than this is not slept through: the work is deferred (RetryLater) instead.
-    max_retry_wait_s: float = Field(default=60.0, ge=0)
 
 
 class ApiSettings(_Group):
