@@ -13,14 +13,9 @@ import base64
 import hashlib
 import hmac
 import json
-import math
 import re
 import secrets
-import threading
-import time
 import urllib.parse
-from collections import deque
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +25,7 @@ from .batch import execute_batch, parse_multipart
 from .metadata import MetadataApi
 from .model import Table
 from .odata import ODataError, parse_expand, parse_key_segment
+from .protection import Protector, ServiceProtection
 from .queries import query_collection
 from .records import WriteContext, apply_write, check_property, project, write_parties
 from .store import Store, not_found, now_iso
@@ -38,15 +34,6 @@ __all__ = ["DataverseEmulator", "ServiceProtection"]
 
 _API = re.compile(r"^/api/data/(v9\.[0-2])/(.*)$")
 _ENTITY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?$")
-
-
-@dataclass
-class ServiceProtection:
-    """Per-application limits; ``None`` disables the request budget."""
-
-    requests_per_window: int | None = None
-    window_s: float = 300.0
-    concurrency_limit: int = 52
 
 
 class DataverseEmulator:
@@ -64,7 +51,7 @@ class DataverseEmulator:
     ) -> None:
         self.issuer = issuer
         self.application_users = application_users
-        self.protection = protection or ServiceProtection()
+        self.protector = Protector(protection or ServiceProtection())
         self.store = Store()
         self.metadata = MetadataApi(
             self.store, key_activation_s=key_activation_s, allow_create_tables=allow_create_tables
@@ -75,11 +62,6 @@ class DataverseEmulator:
         self.server = EmulatorServer(self.handle)
         issuer.resources.add(self.url)
         self._paging_key = secrets.token_bytes(16)
-        self._windows: dict[str, deque[float]] = {}
-        self._in_flight: dict[str, int] = {}
-        self._guard = threading.Lock()
-        self.max_in_flight_seen = 0
-        self.injected: deque[tuple[int, float | None]] = deque()  # (status, retry_after_s) answered next
 
     @property
     def url(self) -> str:
@@ -98,8 +80,11 @@ class DataverseEmulator:
 
     def inject(self, status: int, count: int = 1, *, retry_after_s: float | None = None) -> None:
         """Answer the next ``count`` API requests with ``status`` (429 carries ``Retry-After``)."""
-        for _ in range(count):
-            self.injected.append((status, retry_after_s))
+        self.protector.inject(status, count, retry_after_s=retry_after_s)
+
+    @property
+    def max_in_flight_seen(self) -> int:
+        return self.protector.max_in_flight_seen
 
     # --- the HTTP entry point --------------------------------------------------------------------------
     def handle(self, request: Request) -> Response:
@@ -123,60 +108,13 @@ class DataverseEmulator:
         app = claims["appid"]
         if app not in self.application_users:
             return _error(403, "0x80072560", "The user is not a member of the organization.")
-        limited = self._admit(app, request)
+        limited = self.protector.admit(app, request)
         if limited is not None:
             return limited
         try:
             return self._dispatch(request, match.group(2))
         finally:
-            with self._guard:
-                self._in_flight[app] -= 1
-
-    def _admit(self, app: str, request: Request) -> Response | None:
-        with self._guard:
-            if self.injected:
-                status, retry_after = self.injected.popleft()
-                headers = {"Retry-After": str(math.ceil(retry_after))} if retry_after is not None else {}
-                code = "0x80072322" if status == 429 else "0x80040216"
-                message = (
-                    "Number of requests exceeded the limit of 6000 over time window of 300 seconds."
-                    if status == 429
-                    else "An unexpected error occurred."
-                )
-                return _error(status, code, message, headers)
-            in_flight = self._in_flight.get(app, 0) + 1
-            if in_flight > self.protection.concurrency_limit:
-                return _error(
-                    429,
-                    "0x80072326",
-                    f"Number of concurrent requests exceeded the limit of "
-                    f"{self.protection.concurrency_limit}.",
-                    {"Retry-After": "1"},
-                )
-            budget = self.protection.requests_per_window
-            if budget is not None:
-                window = self._windows.setdefault(app, deque())
-                now = time.monotonic()
-                while window and now - window[0] >= self.protection.window_s:
-                    window.popleft()
-                cost = (
-                    max(1, request.body.count(b"application/http")) if request.path.endswith("$batch") else 1
-                )
-                if len(window) + cost > budget:
-                    wait = (
-                        self.protection.window_s - (now - window[0]) if window else self.protection.window_s
-                    )
-                    return _error(
-                        429,
-                        "0x80072322",
-                        f"Number of requests exceeded the limit of {budget} over time window of "
-                        f"{self.protection.window_s:g} seconds.",
-                        {"Retry-After": str(max(1, math.ceil(wait)))},
-                    )
-                window.extend([now] * cost)
-            self._in_flight[app] = in_flight
-            self.max_in_flight_seen = max(self.max_in_flight_seen, in_flight)
-        return None
+            self.protector.release(app)
 
     def _dispatch(self, request: Request, rest: str) -> Response:
         body: Any = None

@@ -11,13 +11,8 @@ so that a broken download can resume; whether Graph itself does is not documente
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import math
 import re
-import secrets
 import uuid
 from collections import deque
 from datetime import UTC, datetime
@@ -25,6 +20,7 @@ from typing import Any
 
 from ..http import EmulatorServer, Request, Response, json_response
 from ..identity import TokenError, TokenIssuer
+from .listing import RecordingListing
 from .state import Recording, Tenant
 from .subscriptions import GraphError, Subscriptions
 
@@ -32,14 +28,12 @@ __all__ = ["GRAPH_AUDIENCE", "GraphEmulator"]
 
 GRAPH_AUDIENCE = "https://graph.microsoft.com"
 _FUNCTION = re.compile(r"^getAll(Recordings|Transcripts)(?:\((.*)\))?$")
-_ARGUMENT = re.compile(r"(\w+)=('(?:[^']|'')*'|[^,]+)")
 _ROLES = {
     "recordings": {"OnlineMeetingRecording.Read.All"},
     "transcripts": {"OnlineMeetingTranscript.Read.All"},
     "meetings": {"OnlineMeetings.Read.All", "OnlineMeetings.ReadWrite.All"},
     "users": {"User.Read.All", "User.ReadBasic.All", "Directory.Read.All"},
 }
-_TOKEN_PARAMS = ("skipToken", "$skiptoken", "$skipToken", "deltaToken", "$deltatoken", "$deltaToken")
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
@@ -72,13 +66,11 @@ class GraphEmulator:
         self.subscriptions = Subscriptions(tenant, allow_http_loopback=allow_http_loopback)
         self.evaluation_minutes = evaluation_minutes
         self.billing_configured = billing_configured
-        self.page_size = page_size
         self.usage_minutes: dict[tuple[str, str], int] = {}
         self.injected: deque[tuple[int, float | None]] = deque()
         self.broken: deque[int] = deque()
-        self._token_key = secrets.token_bytes(16)
-        self._generation = 0
         self.server = EmulatorServer(self.handle)
+        self.listing = RecordingListing(tenant, self.server.url, page_size)
 
     @property
     def url(self) -> str:
@@ -107,7 +99,7 @@ class GraphEmulator:
             self.broken.append(after_bytes)
 
     def expire_delta_tokens(self) -> None:
-        self._generation += 1
+        self.listing.generation += 1
 
     def publish_recording(self, recording: Recording) -> int:
         """Send ``created`` notifications for a recording added to the tenant; returns how many were sent."""
@@ -192,7 +184,7 @@ class GraphEmulator:
             delta = rest[1:] == ["delta"]
             if rest[1:] and not delta:
                 raise GraphError(400, "BadRequest", f"Resource not found for the segment '{rest[1]}'.")
-            return self._all_recordings(request, user.id, function.group(2) or "", delta=delta)
+            return self.listing.respond(request, user.id, function.group(2) or "", delta=delta)
         return self._meeting_item(request, claims, user.id, rest)
 
     # --- meetings ---------------------------------------------------------------------------------------
@@ -309,87 +301,6 @@ class GraphEmulator:
         cut = self.broken.popleft() if self.broken else None
         return Response(status, chunks, headers, break_after=cut, length=len(body))
 
-    # --- organizer-level enumeration and delta ------------------------------------------------------------
-    def _sign(self, state: dict[str, Any]) -> str:
-        raw = json.dumps(state, separators=(",", ":")).encode()
-        mac = hmac.new(self._token_key, raw, hashlib.sha256).digest()[:12]
-        return base64.urlsafe_b64encode(raw + mac).decode().rstrip("=")
-
-    def _unsign(self, token: str) -> dict[str, Any]:
-        try:
-            blob = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            raw, mac = blob[:-12], blob[-12:]
-            valid = hmac.compare_digest(mac, hmac.new(self._token_key, raw, hashlib.sha256).digest()[:12])
-            state: dict[str, Any] = json.loads(raw) if valid else {}
-        except (ValueError, json.JSONDecodeError):
-            state = {}
-        if not state:
-            raise GraphError(400, "BadRequest", "The skip token or delta token is malformed.")
-        if state.get("g") != self._generation:
-            raise GraphError(
-                410,
-                "resyncRequired",
-                "Resync required. Replace any local items with the server's version (including deletes) and "
-                "restart the delta query.",
-            )
-        return state
-
-    def _all_recordings(self, request: Request, path_user: str, arguments: str, *, delta: bool) -> Response:
-        args = dict(_ARGUMENT.findall(arguments))
-        organizer = args.get("meetingOrganizerUserId", "")
-        if not organizer.startswith("'"):
-            filter_match = re.fullmatch(
-                r"\s*MeetingOrganizer/User/Id eq '(.+)'\s*", request.query.get("$filter", "")
-            )
-            if not filter_match or organizer:
-                raise GraphError(
-                    400,
-                    "BadRequest",
-                    f"Syntax error at position {len(arguments)} in 'getAllRecordings({arguments})': "
-                    "meetingOrganizerUserId must be a quoted string literal.",
-                )
-            organizer_id = filter_match.group(1)
-        else:
-            organizer_id = organizer[1:-1].replace("''", "'")
-        if organizer_id != path_user:
-            raise GraphError(
-                403, "Forbidden", "The meetingOrganizerUserId must be the user in the request path."
-            )
-        start, end = args.get("startDateTime"), args.get("endDateTime")
-        top = request.query.get("$top")
-        size = int(top) if top and top.isdigit() else self.page_size
-        token = next((request.query[p] for p in _TOKEN_PARAMS if p in request.query), None)
-        high = self.tenant.recordings[-1].seq if self.tenant.recordings else 0
-        state = self._unsign(token) if token else {"a": 0, "h": high, "p": 0, "g": self._generation}
-        if state.get("h") is None:  # replaying a deltaLink: everything added since it was issued
-            state = {**state, "h": high, "p": 0}
-        rows = [
-            r
-            for r in self.tenant.recordings
-            if r.organizer_id == organizer_id and state["a"] < r.seq <= state["h"]
-        ]
-        if start:
-            rows = [r for r in rows if r.created >= _when(start)]
-        if end and not delta:
-            rows = [r for r in rows if r.created <= _when(end)]
-        page = rows[state["p"] : state["p"] + size]
-        base = request.raw_path.split("?")[0]
-        link_base = f"{self.url}{base}"
-        payload: dict[str, Any] = {
-            "@odata.context": f"{self.base_url}/$metadata#Collection(callRecording)",
-            "@odata.count": len(page),
-            "value": [self.tenant.recording_json(r, self.base_url) for r in page],
-        }
-        if state["p"] + size < len(rows):
-            payload["@odata.nextLink"] = (
-                f"{link_base}?skipToken={self._sign({**state, 'p': state['p'] + size})}"
-            )
-        elif delta:
-            payload["@odata.deltaLink"] = (
-                f"{link_base}?skipToken={self._sign({'a': state['h'], 'h': None, 'p': 0, 'g': self._generation})}"
-            )
-        return json_response(200, payload)
-
     # --- subscriptions ------------------------------------------------------------------------------------
     def _subscriptions(
         self, method: str, rest: list[str], request: Request, claims: dict[str, Any]
@@ -419,8 +330,3 @@ class GraphEmulator:
         raise GraphError(
             405, "Request_BadRequest", f"The {method} method is not supported for this resource."
         )
-
-
-def _when(value: str) -> datetime:
-    moment = datetime.fromisoformat(value.strip("'").replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
