@@ -17,6 +17,7 @@ from dealtalk.pipeline.commands.process import analyze, process
 from dealtalk.pipeline.commands.serve import serve
 from dealtalk.pipeline.commands.topics import topics_app
 from dealtalk.pipeline.commands.worker import worker
+from dealtalk.publisher.cli import dataverse_app
 
 __all__ = ["app", "main"]
 
@@ -36,6 +37,7 @@ app.command()(serve)
 app.command()(link)
 app.command()(calls)
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(dataverse_app, name="dataverse")
 app.add_typer(topics_app, name="topics")
 
 

@@ -250,6 +250,17 @@ class DataverseSettings(_Group):
     api_version: str = "v9.2"
     max_concurrency: int = Field(default=4, ge=1)
     timeout_s: float = Field(default=30.0, gt=0)
+    # PEM bundle of CAs to trust for the identity platform and the org (TLS-inspecting proxies, the sandbox's
+    # emulators); None uses the system store.
+    ca_bundle: Path | None = None
+    # Retries of throttled (429) and failed (5xx, network) requests inside one publish; then the bus retries.
+    max_retries: int = Field(default=5, ge=0)
+    # A Retry-After longer than this is not slept through: the message is deferred (RetryLater) instead.
+    max_retry_wait_s: float = Field(default=60.0, ge=0)
+    # Calls per $batch request when publishing many (Microsoft suggests starting small).
+    batch_size: int = Field(default=10, ge=1, le=1000)
+    # Solution that receives the provisioned table and columns (MSCRM.SolutionUniqueName); empty: default.
+    solution_unique_name: str = ""
 
 
 class GraphSettings(_Group):
@@ -264,6 +275,16 @@ class GraphSettings(_Group):
     lifecycle_notification_url: str = ""
     client_state: SecretStr | None = None
     delta_interval_s: float = Field(default=900.0, gt=0)
+    # The token scope; national clouds use their own Graph host (https://graph.microsoft.us/.default).
+    scope: str = "https://graph.microsoft.com/.default"
+    # PEM bundle of CAs to trust for the identity platform and Graph; None uses the system store.
+    ca_bundle: Path | None = None
+    timeout_s: float = Field(default=100.0, gt=0)
+    # The first delta sync looks back this far; later syncs continue from the saved deltaLink.
+    lookback_days: int = Field(default=14, ge=1)
+    # Subscriptions for recordings live at most 4,320 minutes; ask for a little less, renew well before.
+    subscription_lifetime_min: int = Field(default=4200, ge=10, le=4320)
+    renew_before_s: float = Field(default=12 * 3600.0, gt=0)
 
 
 class ApiSettings(_Group):

@@ -56,6 +56,12 @@ class Resources:
         )
 
     def close(self) -> None:
+        """Release clients (HTTP pools, Graph's event loop) and the database; safe to call twice."""
+        for dependency in self._cache.values():
+            close = getattr(dependency, "close", None)
+            if callable(close):
+                close()
+        self._cache.clear()
         self.database.dispose()
 
     # --- heavy dependencies, loaded once ---------------------------------------------------------------
@@ -75,11 +81,19 @@ class Resources:
         engine: InsightEngine = self._cache["engine"]
         return engine
 
+    def _crm_reader(self) -> Any:
+        # One CRM reader (fixture file or Dataverse client) shared by the resolver and the publisher.
+        if "crm_reader" not in self._cache:
+            from dealtalk.publisher.factory import load_crm_reader
+
+            self._cache["crm_reader"] = load_crm_reader(self.settings)
+        return self._cache["crm_reader"]
+
     def resolver(self) -> OpportunityResolver:
         if "resolver" not in self._cache:
             from dealtalk.publisher.factory import load_resolver
 
-            self._cache["resolver"] = load_resolver(self.settings)
+            self._cache["resolver"] = load_resolver(self.settings, reader=self._crm_reader())
         resolver: OpportunityResolver = self._cache["resolver"]
         return resolver
 
@@ -87,16 +101,18 @@ class Resources:
         if "publisher" not in self._cache:
             from dealtalk.publisher.factory import load_publisher
 
-            self._cache["publisher"] = load_publisher(self.settings)
+            self._cache["publisher"] = load_publisher(self.settings, reader=self._crm_reader())
         publisher: ActivityPublisher = self._cache["publisher"]
         return publisher
 
     def fetchers(self) -> dict[str, RecordingFetcher]:
         fetchers: dict[str, RecordingFetcher] = {"local": LocalFolderFetcher()}
         if self.settings.graph.tenant_id:
-            from dealtalk.ingest.graph.factory import load_graph_fetcher
+            if "graph_fetcher" not in self._cache:
+                from dealtalk.ingest.graph.factory import load_graph_fetcher
 
-            fetchers["graph"] = load_graph_fetcher(self.settings)
+                self._cache["graph_fetcher"] = load_graph_fetcher(self.settings)
+            fetchers["graph"] = self._cache["graph_fetcher"]
         return fetchers
 
     @property

@@ -66,6 +66,12 @@ class DryRunPublisher:
         self._fallback = fallback_phonecall
         self._report_base_url = report_base_url
 
+    def close(self) -> None:
+        """Close the party reader's connections, when it has any (at shutdown)."""
+        close = getattr(self._parties_from, "close", None)
+        if close is not None:
+            close()
+
     def outbox_file(self, recording_id: str) -> Path:
         """Where the requests for a recording are written."""
         return self._outbox / f"{record_key(recording_id)}.json"

@@ -58,22 +58,31 @@ def load_publisher(settings: Settings, *, reader: CrmReader | None = None) -> Ac
         ConfigurationError: the table names are invalid, or Dataverse settings are incomplete.
     """
     schema = ActivitySchema.from_settings(settings.publisher)
-    parties_from = reader or load_crm_reader(settings)
     if settings.publisher.mode == "dataverse":
         from dealtalk.publisher.dataverse.factory import dataverse_client
         from dealtalk.publisher.dataverse.publisher import DataversePublisher
+        from dealtalk.publisher.dataverse.reader import DataverseCrmReader
 
+        client = dataverse_client(settings)
+        # One client for both: the publisher's close() then releases the reader's connections too.
+        if reader is None:
+            reader = (
+                DataverseCrmReader(client)
+                if settings.crm.backend == "dataverse"
+                else load_crm_reader(settings)
+            )
         return DataversePublisher(
-            dataverse_client(settings),
+            client,
             schema=schema,
-            parties_from=parties_from,
+            parties_from=reader,
             fallback_phonecall=settings.publisher.fallback_phonecall,
             report_base_url=settings.publisher.report_base_url,
+            batch_size=settings.dataverse.batch_size,
         )
     return DryRunPublisher(
         settings.outbox_dir,
         schema=schema,
-        parties_from=parties_from,
+        parties_from=reader or load_crm_reader(settings),
         org_url=settings.dataverse.url,
         api_version=settings.dataverse.api_version,
         fallback_phonecall=settings.publisher.fallback_phonecall,

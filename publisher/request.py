@@ -19,6 +19,7 @@ __all__ = [
     "DataverseRequest",
     "HttpMethod",
     "api_root",
+    "collection_path",
     "entity_path",
     "key_path",
     "odata_string",
@@ -30,8 +31,8 @@ __all__ = [
 HttpMethod = Literal["GET", "POST", "PATCH", "PUT", "DELETE"]
 
 # Alternate-key values with any of / < > * % & : \ ? + break addressing by key (Microsoft's documented
-# limitation); ids made of these characters pass through unchanged.
-_SAFE_KEY = re.compile(r"^[A-Za-z0-9._~@=!$,;-]{1,100}$")
+# limitation). Ids made only of URL-unreserved characters pass through unchanged; others become a digest.
+_SAFE_KEY = re.compile(r"[A-Za-z0-9._~-]{1,100}")
 # Namespace for deterministic record ids (phonecall/note fallback): same recording, same ids, every run.
 _DEALTALK_NS = uuid.UUID("6f0c1f7e-3d0b-5b2a-9a51-5d0a3c1c6a11")
 
@@ -66,7 +67,7 @@ def record_key(recording_id: str) -> str:
     Graph recording ids are long base64 strings that may contain ``/`` and ``+``; those cannot address a
     record by key, so they become ``sha256-`` plus 40 hex digits (collisions are not a practical concern).
     """
-    if _SAFE_KEY.match(recording_id):
+    if _SAFE_KEY.fullmatch(recording_id):  # fullmatch: "$" would accept a trailing newline
         return recording_id
     return "sha256-" + hashlib.sha256(recording_id.encode("utf-8")).hexdigest()[:40]
 
@@ -80,6 +81,12 @@ def key_path(entity_set: str, key_column: str, key_value: str) -> str:
     """``dt_callinsights(dt_recordingid='rec-1')``, percent-encoded for a URL path."""
     literal = urllib.parse.quote(odata_string(key_value), safe="'")
     return f"{entity_set}({key_column}={literal})"
+
+
+def collection_path(entity_set: str, params: Mapping[str, str]) -> str:
+    """``contacts?$select=…&$filter=…`` with every value percent-encoded (``%`` in a join URL included)."""
+    query = urllib.parse.urlencode(params, quote_via=urllib.parse.quote, safe="$,'()")
+    return f"{entity_set}?{query}" if query else entity_set
 
 
 def entity_path(entity_set: str, record_id: str) -> str:

@@ -47,6 +47,12 @@ class CrmOpportunityResolver:
     def reader(self) -> CrmReader:
         return self._reader
 
+    def close(self) -> None:
+        """Close the reader's connections, when it has any (at shutdown)."""
+        close = getattr(self._reader, "close", None)
+        if close is not None:
+            close()
+
     def resolve(self, meeting: MeetingInfo) -> OpportunityLink:
         """Find the opportunity of a meeting (see ``rules.py`` for the order). Never raises for "not found".
 

@@ -29,7 +29,7 @@ __all__ = [
     "pick_opportunity",
 ]
 
-_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -43,7 +43,7 @@ class OpportunityChoice:
 
 def is_guid(value: str) -> bool:
     """True for a Dataverse id in its canonical 8-4-4-4-12 hex form."""
-    return bool(_GUID.match(value))
+    return bool(_GUID.fullmatch(value))  # fullmatch: "$" would let a trailing newline through
 
 
 def normalize_email(email: str) -> str:

@@ -117,3 +117,4 @@ def test_is_guid() -> None:
     assert is_guid("680F89C8-B972-592E-9050-7E61DACCE2D0")
     assert not is_guid("680f89c8b972592e90507e61dacce2d0")
     assert not is_guid("opportunity-1")
+    assert not is_guid("680f89c8-b972-592e-9050-7e61dacce2d0\n")

@@ -1,0 +1,182 @@
+"""The sandbox tenant for ``dealtalk demo --sandbox``: emulated Graph and Dataverse, used by the real clients.
+
+``start_sandbox`` runs ``python -m tests.emulators.sandbox`` from the source checkout (the emulators are test
+code and are not installed), reads the URLs, CA file and app credentials it prints, and ``settings()`` points
+a copy of the application settings at them: Graph ingest for the three sample sellers, the Dataverse CRM and
+the Dataverse publisher. The emulated Dataverse keeps its rows under the state folder between runs, so a
+second demo run updates the same activities instead of adding new ones.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+import dealtalk.ingest
+from dealtalk.pipeline.config import Settings
+from dealtalk.pipeline.errors import ConfigurationError, TransientError
+
+__all__ = ["Sandbox", "SandboxInfo", "sandbox_source_root", "start_sandbox"]
+
+logger = logging.getLogger(__name__)
+
+_MODULE = "tests.emulators.sandbox"
+
+
+class SandboxInfo(BaseModel):
+    """What the sandbox process prints on start (one JSON line)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tenant_id: str
+    client_id: str
+    client_secret: str
+    identity_url: str
+    ca_file: Path
+    graph_base_url: str
+    dataverse_url: str
+    control_url: str
+    control_token: str
+    organizers: tuple[str, ...]
+    recordings: tuple[str, ...]  # the ids of the seeded recordings, in order
+
+
+def sandbox_source_root() -> Path:
+    """The source checkout that holds ``tests/emulators`` (the working directory, or where dealtalk lives).
+
+    Raises:
+        ConfigurationError: dealtalk runs from an installed wheel without the test emulators.
+    """
+    package_root = Path(dealtalk.ingest.__file__).resolve().parents[1]
+    for candidate in (Path.cwd(), package_root):
+        if (candidate / "tests" / "emulators" / "sandbox.py").is_file():
+            return candidate
+    raise ConfigurationError(
+        "the sandbox needs the emulators in tests/emulators of a dealtalk source checkout; run the command "
+        "from the repository (see the README)"
+    )
+
+
+class Sandbox:
+    """A running sandbox process; close it when done (it also stops when this process exits)."""
+
+    def __init__(self, process: subprocess.Popen[str], info: SandboxInfo) -> None:
+        self._process = process
+        self.info = info
+
+    def settings(self, base: Settings) -> Settings:
+        """``base`` with Graph, the CRM and the publisher pointed at the emulated tenant."""
+        info = self.info
+        secret = SecretStr(info.client_secret)
+        graph = base.graph.model_copy(
+            update={
+                "tenant_id": info.tenant_id,
+                "client_id": info.client_id,
+                "client_secret": secret,
+                "base_url": info.graph_base_url,
+                "authority_host": info.identity_url,
+                "ca_bundle": info.ca_file,
+                "organizers": info.organizers,
+                "notification_url": "",
+                "lifecycle_notification_url": "",
+            }
+        )
+        dataverse = base.dataverse.model_copy(
+            update={
+                "url": info.dataverse_url,
+                "tenant_id": info.tenant_id,
+                "client_id": info.client_id,
+                "client_secret": secret,
+                "authority_host": info.identity_url,
+                "ca_bundle": info.ca_file,
+            }
+        )
+        return base.model_copy(
+            update={
+                "graph": graph,
+                "dataverse": dataverse,
+                "crm": base.crm.model_copy(update={"backend": "dataverse"}),
+                "publisher": base.publisher.model_copy(update={"mode": "dataverse"}),
+            }
+        )
+
+    def dataverse_rows(self) -> dict[str, Any]:
+        """Every row of the emulated Dataverse, by entity set."""
+        response = httpx.get(
+            f"{self.info.control_url}/dump", params={"token": self.info.control_token}, timeout=30
+        )
+        response.raise_for_status()
+        rows: dict[str, Any] = response.json()
+        return rows
+
+    def dump(self, path: Path) -> int:
+        """Write the emulated Dataverse rows to ``path`` (JSON); returns the number of rows."""
+        rows = self.dataverse_rows()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(rows, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        return sum(len(v) for v in rows.values())
+
+    def close(self) -> None:
+        if self._process.poll() is None:
+            assert self._process.stdin is not None
+            self._process.stdin.close()  # the sandbox stops when its stdin closes
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _first_line(stream: IO[str]) -> str:
+    return stream.readline()
+
+
+def start_sandbox(state_dir: Path) -> Sandbox:
+    """Start the emulated tenant (identity platform, Graph, Dataverse) seeded with the sample calls.
+
+    Args:
+        state_dir: where the emulators keep their TLS certificate and the Dataverse rows between runs.
+
+    Raises:
+        ConfigurationError: no source checkout with the emulators.
+        TransientError: the sandbox did not start.
+    """
+    root = sandbox_source_root()
+    process = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+        [
+            sys.executable,
+            "-m",
+            _MODULE,
+            "--state-dir",
+            str(state_dir.resolve()),
+            "--samples",
+            str(root / "ingest" / "samples"),
+        ],
+        cwd=root,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = _first_line(process.stdout)
+    if not line:
+        process.wait(timeout=10)
+        raise TransientError(f"the sandbox emulators did not start (exit code {process.returncode})")
+    info = SandboxInfo.model_validate_json(line)
+    logger.info("sandbox tenant up: graph=%s dataverse=%s", info.graph_base_url, info.dataverse_url)
+    return Sandbox(process, info)

@@ -1,0 +1,81 @@
+"""Seed the Graph emulator with the bundled sample calls: sellers, their Teams meetings, recordings, transcripts.
+
+Each ``<call>.meeting.json`` sidecar becomes an online meeting (its ``online_meeting_id`` and ``join_url``), its
+audio file the recording content, and its ``.ref.json`` script a Teams-style WebVTT transcript
+(``<v Speaker>text</v>`` cues), so the product finds what it would find in a real tenant.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from .state import Meeting, Recording, Tenant
+
+__all__ = ["SELLERS", "seed_samples", "vtt_from_script"]
+
+SELLERS = {
+    "eva.devries@schoonenberg.nl": "Eva de Vries",
+    "mark.jansen@schoonenberg.nl": "Mark Jansen",
+    "sanne.bakker@schoonenberg.nl": "Sanne Bakker",
+}
+
+
+def _clock(seconds: float) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{int(hours)}:{int(minutes):02d}:{secs:06.3f}"
+
+
+def vtt_from_script(turns: list[dict[str, object]]) -> str:
+    cues = ["WEBVTT", ""]
+    for turn in turns:
+        start, end = float(str(turn["start"])), float(str(turn["end"]))
+        cues += [f"{_clock(start)} --> {_clock(end)}", f"<v {turn['name']}>{turn['text']}</v>", ""]
+    return "\n".join(cues)
+
+
+def seed_samples(tenant: Tenant, calls_dir: Path) -> list[Recording]:
+    """Add the sellers and one meeting + recording (+ transcript) per sample call; returns the recordings."""
+    for upn, name in SELLERS.items():
+        if tenant.user(upn) is None:
+            tenant.add_user(upn, name)
+    recordings = []
+    for sidecar_path in sorted(calls_dir.glob("*.meeting.json")):
+        sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
+        stem = sidecar_path.name.removesuffix(".meeting.json")
+        audio = next(
+            p for p in calls_dir.iterdir() if p.stem == stem and p.suffix in (".flac", ".wav", ".mp4")
+        )
+        organizer = tenant.user(sidecar["organizer"]["email"])
+        assert organizer is not None, f"{stem}: organizer is not a seeded seller"
+        start = datetime.fromisoformat(sidecar["start_time"])
+        duration = float(sidecar["duration_s"])
+        meeting = tenant.add_meeting(
+            Meeting(
+                id=sidecar["online_meeting_id"],
+                organizer_id=organizer.id,
+                subject=sidecar["subject"],
+                start=start,
+                end=start + timedelta(seconds=duration),
+                join_url=sidecar["join_url"],
+                attendees=[(a["email"], a["name"]) for a in sidecar["attendees"]],
+            )
+        )
+        script = calls_dir / f"{stem}.ref.json"
+        vtt = (
+            vtt_from_script(json.loads(script.read_text(encoding="utf-8"))["turns"])
+            if script.exists()
+            else None
+        )
+        recordings.append(
+            tenant.add_recording(
+                meeting,
+                audio.read_bytes(),
+                duration_s=duration,
+                recording_id=sidecar["recording_id"],
+                transcript_vtt=vtt,
+            )
+        )
+    return recordings
