@@ -59,6 +59,7 @@ from dealtalk.ingest.sidecar import MeetingSidecar, meeting_from_sidecar  # noqa
 from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin  # noqa: E402
 from dealtalk.pipeline.bus.kafka.dead_letters import list_kafka_dead_letters  # noqa: E402
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer  # noqa: E402
+from dealtalk.pipeline.bus.kafka.reader import read_topic  # noqa: E402
 from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan  # noqa: E402
 from dealtalk.pipeline.config import Settings  # noqa: E402
 from dealtalk.pipeline.events import (  # noqa: E402
@@ -228,30 +229,13 @@ def _published(database: Database) -> set[str]:
 
 
 async def _read_published_topic(settings: Settings) -> dict[str, set[str]]:
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    topic = TopicNames.from_settings(settings.kafka).of_event(CallPublished)
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka.bootstrap_servers, group_id=None, enable_auto_commit=False
-    )
-    await consumer.start()
+    """The CallPublished event ids per recording on ``calls.published``."""
     ids: dict[str, set[str]] = {}
-    try:
-        tps = [TopicPartition(topic, p) for p in range(settings.kafka.partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            positions = [await consumer.position(tp) for tp in tps]
-            if all(pos >= ends[tp] for pos, tp in zip(positions, tps, strict=True)):
-                break
-            for records in (await consumer.getmany(timeout_ms=200)).values():
-                for record in records:
-                    event = parse_event(record.value)
-                    ids.setdefault(event.recording_id, set()).add(event.event_id)
-    finally:
-        await consumer.stop()
+    for record in await read_topic(
+        settings.kafka, TopicNames.from_settings(settings.kafka).of_event(CallPublished)
+    ):
+        event = parse_event(record.value)
+        ids.setdefault(event.recording_id, set()).add(event.event_id)
     return ids
 
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from dealtalk.pipeline.bus.kafka import reader
 from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
 from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan
@@ -211,31 +212,9 @@ async def send_raw(
         await producer.send(topic, key, value, headers)
 
 
-async def read_topic(kafka: KafkaSettings, topic: str, *, timeout_s: float = 5.0) -> list[Any]:
+async def read_topic(kafka: KafkaSettings, topic: str) -> list[Any]:
     """Every record on ``topic`` now (no consumer group: nobody's offsets move)."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=kafka.bootstrap_servers, enable_auto_commit=False, group_id=None
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(kafka.partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        records: list[Any] = []
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            positions = [await consumer.position(tp) for tp in tps]
-            if all(position >= ends[tp] for position, tp in zip(positions, tps, strict=True)):
-                break
-            batch = await consumer.getmany(timeout_ms=200)
-            for part in batch.values():
-                records.extend(part)
-        return records
-    finally:
-        await consumer.stop()
+    return await reader.read_topic(kafka, topic)
 
 
 async def run_until(

@@ -17,13 +17,9 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import select
 
 from dealtalk.pipeline.bus.dead_letters import LOCAL_INGEST_TOPIC
-from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
-from dealtalk.pipeline.bus.kafka.connection import client_options
-from dealtalk.pipeline.bus.kafka.errors import CLIENT_ERRORS, translate
 from dealtalk.pipeline.bus.kafka.headers import (
     ATTEMPT,
     DLQ_ORIGINAL,
@@ -34,6 +30,7 @@ from dealtalk.pipeline.bus.kafka.headers import (
     decode_headers,
 )
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
+from dealtalk.pipeline.bus.kafka.reader import read_topic
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
 from dealtalk.pipeline.config import KafkaSettings
 from dealtalk.pipeline.errors import InvalidInput
@@ -170,40 +167,11 @@ async def replay_kafka_dead_letter(
 
 async def _read_all(settings: KafkaSettings) -> list[KafkaDeadLetter]:
     topic = TopicNames.from_settings(settings).dead_letters
-    async with KafkaAdmin(settings) as admin:
-        partitions = (await admin.topics()).get(topic, 0)
-    if not partitions:
-        raise InvalidInput(
-            f"the dead-letter topic {topic} does not exist; create it with `dealtalk topics create`"
-        )
-    letters: list[KafkaDeadLetter] = []
-    consumer = AIOKafkaConsumer(
-        **client_options(settings, client_id_suffix="-dlq-reader"), enable_auto_commit=False, group_id=None
-    )
     try:
-        await consumer.start()
-        tps = [TopicPartition(topic, partition) for partition in range(partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        remaining = set(tps)
-        while remaining:
-            batch = await consumer.getmany(*remaining, timeout_ms=1000)
-            for records in batch.values():
-                letters.extend(_letter(record) for record in records if record.offset < ends[tp_of(record)])
-            # Position, not the last record: offsets may have gaps (compaction, transaction markers).
-            for tp in list(remaining):
-                if await consumer.position(tp) >= ends[tp]:
-                    remaining.discard(tp)
-    except CLIENT_ERRORS as exc:
-        raise translate(exc, f"cannot read the dead-letter topic {topic}") from exc
-    finally:
-        await consumer.stop()
-    return letters
-
-
-def tp_of(record: Any) -> TopicPartition:
-    return TopicPartition(record.topic, record.partition)
+        records = await read_topic(settings, topic)
+    except InvalidInput as exc:
+        raise InvalidInput(f"no dead-letter topic: {exc}") from exc
+    return [_letter(record) for record in records]
 
 
 def _letter(record: Any) -> KafkaDeadLetter:

@@ -22,7 +22,6 @@ from aiokafka import TopicPartition
 from dealtalk.pipeline.bus.kafka.connection import describe_cluster
 from dealtalk.pipeline.bus.kafka.headers import NOT_BEFORE_MS, ORIGINAL_TOPIC, attempt_of, decode_headers
 from dealtalk.pipeline.config import BusSettings, KafkaSettings
-from dealtalk.pipeline.errors import DealtalkError
 from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.handler import Dead, Done, Outcome, Retry, handle_delivery
 from dealtalk.pipeline.runtime.kafka.jobs import run_in_daemon_thread
@@ -154,17 +153,7 @@ class RecordRunner:
             self.on_job(stage.name, key, "abandoned")
             raise
         except Exception as exc:  # noqa: BLE001 - the store failed around the stage: not the message's fault
-            self.on_job(stage.name, key, "abandoned")
-            logger.warning(
-                "job infrastructure failure stage=%s recording=%s offset=%s:%s:%s error=%s; retrying in place",
-                stage.name,
-                key,
-                tp.topic,
-                tp.partition,
-                record.offset,
-                brief(exc),
-            )
-            return Step.AGAIN
+            return self._again("job infrastructure failure", tp, record, key, exc)
         if job.abandoned or job.revoking:
             self.on_job(stage.name, key, "abandoned")
             await self._keep_abandoned_result(outcome, key)
@@ -174,35 +163,31 @@ class RecordRunner:
                 self._settle(tp, record, outcome, key=key, headers=headers, origin=origin, attempt=attempt),
                 key=key,
             )
-        except DealtalkError as exc:
-            self.on_job(stage.name, key, "abandoned")
-            logger.warning(
-                "job not settled stage=%s recording=%s offset=%s:%s:%s error=%s; retrying in place",
-                stage.name,
-                key,
-                tp.topic,
-                tp.partition,
-                record.offset,
-                exc,
-            )
-            return Step.AGAIN
-        except Exception as exc:  # noqa: BLE001 - the store failed recording the outcome; only brief(exc) is logged
-            self.on_job(stage.name, key, "abandoned")
-            logger.warning(
-                "job not settled stage=%s recording=%s offset=%s:%s:%s error=%s; retrying in place",
-                stage.name,
-                key,
-                tp.topic,
-                tp.partition,
-                record.offset,
-                brief(exc),
-            )
-            return Step.AGAIN
+        except Exception as exc:  # noqa: BLE001 - the store or the cluster failed recording the outcome
+            return self._again("job not settled", tp, record, key, exc)
         if step is Step.NEXT:
             self._log_outcome(tp, record, outcome, key, headers, attempt, time.monotonic() - started)
         else:
             self.on_job(stage.name, key, "abandoned")
         return step
+
+    def _again(self, what: str, tp: TopicPartition, record: Any, key: str, exc: Exception) -> Step:
+        """The job ends without an outcome; the same record runs again later, in place (no attempt counted).
+
+        Only ``brief(exc)`` is logged: a database error's full text carries the statement and its parameters.
+        """
+        self.on_job(self.stage.name, key, "abandoned")
+        logger.warning(
+            "%s stage=%s recording=%s offset=%s:%s:%s error=%s; retrying in place",
+            what,
+            self.stage.name,
+            key,
+            tp.topic,
+            tp.partition,
+            record.offset,
+            brief(exc),
+        )
+        return Step.AGAIN
 
     async def _settle_reporting_delays(self, settling: Coroutine[Any, Any, Step], *, key: str) -> Step:
         """Await ``settling``, saying every ``_SLOW_SETTLE_S`` that the cluster keeps it waiting.

@@ -85,7 +85,7 @@ def test_a_broker_away_for_a_while_loses_and_duplicates_nothing(
         await asyncio.wait_for(task, timeout=60)
 
     asyncio.run(scenario())
-    outputs = asyncio.run(read_topic(kafka, names.of_event(TranscriptReady), timeout_s=10))
+    outputs = asyncio.run(read_topic(kafka, names.of_event(TranscriptReady)))
     event_ids: dict[str, set[str]] = {}
     for record in outputs:
         event_ids.setdefault(record.key.decode(), set()).add(parse_event(record.value).event_id)
