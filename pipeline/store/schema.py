@@ -36,6 +36,7 @@ __all__ = [
     "BusMessageRow",
     "CallRow",
     "DeadLetterRow",
+    "DeliveryRow",
     "InsightRow",
     "LinkRow",
     "PublicationRow",
@@ -306,3 +307,21 @@ class DeadLetterRow(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     replayed: Mapped[bool] = mapped_column(Boolean, default=False)
     replayed_at: Mapped[datetime | None]
+
+
+class DeliveryRow(Base):
+    """How often a Kafka record was started without finishing (its worker crashed, was killed or timed out).
+
+    Kafka keeps no delivery count, so a record that kills its worker (out of memory on a huge file) would
+    otherwise come back forever; past ``max_attempts`` it goes to the dead-letter topic instead.
+    """
+
+    __tablename__ = "kafka_deliveries"
+
+    topic: Mapped[str] = mapped_column(String(200), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offset: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    recording_id: Mapped[str] = mapped_column(String(512))
+    stage: Mapped[str] = mapped_column(String(32))
+    started: Mapped[int] = mapped_column(Integer)
+    last_started_at: Mapped[datetime] = mapped_column(default=utcnow)

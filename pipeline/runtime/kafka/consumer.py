@@ -29,8 +29,8 @@ from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.handler import backoff_s
 from dealtalk.pipeline.runtime.kafka.jobs import JobSlots
 from dealtalk.pipeline.runtime.kafka.locks import JobLocks
-from dealtalk.pipeline.runtime.kafka.record import JobHook, PartitionJob, RecordRunner, Step, retry_wait_s
-from dealtalk.pipeline.runtime.kafka.settle import Settler
+from dealtalk.pipeline.runtime.kafka.record import JobHook, PartitionJob, RecordRunner, Step
+from dealtalk.pipeline.runtime.kafka.settle import Settler, retry_wait_s
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database
 

@@ -20,17 +20,18 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from dealtalk.pipeline.bus.kafka.connection import describe_cluster
-from dealtalk.pipeline.bus.kafka.headers import NOT_BEFORE_MS, ORIGINAL_TOPIC, attempt_of, decode_headers
+from dealtalk.pipeline.bus.kafka.headers import ORIGINAL_TOPIC, attempt_of, decode_headers
 from dealtalk.pipeline.config import BusSettings, KafkaSettings
 from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.handler import Dead, Done, Outcome, Retry, handle_delivery
+from dealtalk.pipeline.runtime.kafka.deliveries import begin_delivery, died_too_often, end_delivery
 from dealtalk.pipeline.runtime.kafka.jobs import run_in_daemon_thread
 from dealtalk.pipeline.runtime.kafka.locks import HeldLock, JobLocks
 from dealtalk.pipeline.runtime.kafka.settle import Settler
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database
 
-__all__ = ["JobHook", "PartitionJob", "RecordRunner", "Step", "brief", "retry_wait_s"]
+__all__ = ["JobHook", "PartitionJob", "RecordRunner", "Step", "brief"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,26 +135,98 @@ class RecordRunner:
         origin = headers.get(ORIGINAL_TOPIC, self.input_topic) if from_retry else record.topic
         attempt = attempt_of(headers)
         started = time.monotonic()
-        self.on_job(stage.name, key, "started")
+        where = (record.topic, tp.partition, record.offset)
         try:
-            job_fn = partial(
-                handle_delivery,
-                stage,
-                record.value or b"",
-                topic=origin,
-                attempt=attempt,
-                database=self.database,
-                settings=self.bus,
-                headers={**headers, "key": key},
+            starts = await asyncio.to_thread(begin_delivery, self.database, *where, key=key, stage=stage.name)
+        except Exception as exc:  # noqa: BLE001 - the store is away: not the message's fault
+            return self._again("delivery not recorded", tp, record, key, exc)
+        try:
+            return await self._run_and_settle(
+                tp, record, job, key, held, headers, origin, attempt, starts, started
             )
-            outcome = await run_in_daemon_thread(
-                partial(held.run, job_fn), name=f"job-{stage.name}-{tp.partition}-{record.offset}"
-            )
+        finally:
+            # Reached whenever this worker survives the job; only a dead worker leaves its start on record.
+            try:
+                await asyncio.to_thread(end_delivery, self.database, *where)
+            except Exception as exc:  # noqa: BLE001 - a stale count only matters after more deaths
+                logger.warning(
+                    "delivery record not cleared stage=%s recording=%s error=%s", stage.name, key, brief(exc)
+                )
+
+    async def _run_and_settle(
+        self,
+        tp: TopicPartition,
+        record: Any,
+        job: PartitionJob,
+        key: str,
+        held: HeldLock,
+        headers: dict[str, str],
+        origin: str,
+        attempt: int,
+        starts: int,
+        started: float,
+    ) -> Step:
+        stage = self.stage
+        self.on_job(stage.name, key, "started")
+        poisoned = died_too_often(
+            starts,
+            max_attempts=self.bus.max_attempts,
+            stage=stage.name,
+            key=key,
+            headers=headers,
+            payload=record.value or b"",
+            topic=origin,
+        )
+        try:
+            if poisoned is not None:
+                outcome: Outcome = poisoned
+            else:
+                outcome = await self._run_job(tp, record, key, held, headers, origin, attempt)
         except asyncio.CancelledError:
             self.on_job(stage.name, key, "abandoned")
             raise
         except Exception as exc:  # noqa: BLE001 - the store failed around the stage: not the message's fault
             return self._again("job infrastructure failure", tp, record, key, exc)
+        return await self._finish(tp, record, job, key, headers, origin, attempt, outcome, started)
+
+    async def _run_job(
+        self,
+        tp: TopicPartition,
+        record: Any,
+        key: str,
+        held: HeldLock,
+        headers: dict[str, str],
+        origin: str,
+        attempt: int,
+    ) -> Outcome:
+        stage = self.stage
+        job_fn = partial(
+            handle_delivery,
+            stage,
+            record.value or b"",
+            topic=origin,
+            attempt=attempt,
+            database=self.database,
+            settings=self.bus,
+            headers={**headers, "key": key},
+        )
+        return await run_in_daemon_thread(
+            partial(held.run, job_fn), name=f"job-{stage.name}-{tp.partition}-{record.offset}"
+        )
+
+    async def _finish(
+        self,
+        tp: TopicPartition,
+        record: Any,
+        job: PartitionJob,
+        key: str,
+        headers: dict[str, str],
+        origin: str,
+        attempt: int,
+        outcome: Outcome,
+        started: float,
+    ) -> Step:
+        stage = self.stage
         if job.abandoned or job.revoking:
             self.on_job(stage.name, key, "abandoned")
             await self._keep_abandoned_result(outcome, key)
@@ -324,14 +397,3 @@ def brief(exc: BaseException) -> str:
     """An exception for a log line: its type and first line (database errors carry whole statements)."""
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0][:300]}" if text else type(exc).__name__
-
-
-def retry_wait_s(record: Any, retry_topic: str) -> float:
-    """Seconds until a retry-topic record may run (0 for any other record, or a malformed time)."""
-    if record.topic != retry_topic:
-        return 0.0
-    try:
-        not_before_ms = int(decode_headers(record.headers).get(NOT_BEFORE_MS, "0"))
-    except ValueError:
-        return 0.0
-    return max(0.0, not_before_ms / 1000 - time.time())

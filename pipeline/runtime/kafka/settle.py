@@ -31,6 +31,7 @@ from dealtalk.pipeline.bus.kafka.headers import (
     STAGE,
     TRACE_ID,
     TRUNCATED,
+    decode_headers,
 )
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
@@ -41,7 +42,7 @@ from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.projections import mark_failed
 from dealtalk.pipeline.store.schema import StageResultRow
 
-__all__ = ["MAX_DEAD_LETTER_ORIGINAL_BYTES", "Settler", "shrink_original"]
+__all__ = ["MAX_DEAD_LETTER_ORIGINAL_BYTES", "Settler", "retry_wait_s", "shrink_original"]
 
 logger = logging.getLogger(__name__)
 
@@ -170,3 +171,14 @@ def shrink_original(failed: StageFailed) -> tuple[StageFailed, dict[str, str]]:
         DLQ_ORIGINAL: TRUNCATED,
     }
     return failed.model_copy(update={"original": head}), headers
+
+
+def retry_wait_s(record: Any, retry_topic: str) -> float:
+    """Seconds until a retry-topic record may run (0 for any other record, or a malformed time)."""
+    if record.topic != retry_topic:
+        return 0.0
+    try:
+        not_before_ms = int(decode_headers(record.headers).get(NOT_BEFORE_MS, "0"))
+    except ValueError:
+        return 0.0
+    return max(0.0, not_before_ms / 1000 - time.time())
