@@ -17,6 +17,7 @@ import json
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soundfile as sf
@@ -67,11 +68,13 @@ def speak(text: str, voice: str, pitch: int, speed: int, workdir: Path) -> np.nd
     return np.asarray(audio, dtype=np.float32)
 
 
-def render_call(script: dict, rng: np.random.Generator, workdir: Path) -> tuple[np.ndarray, list[dict]]:
+def render_call(
+    script: dict[str, Any], rng: np.random.Generator, workdir: Path
+) -> tuple[np.ndarray, list[dict[str, Any]]]:
     """Concatenate the turns with natural gaps; return the audio and the reference turns."""
     speakers = script["speakers"]
     pieces: list[np.ndarray] = []
-    reference: list[dict] = []
+    reference: list[dict[str, Any]] = []
     cursor = 0.6  # a little lead-in before the first word, as in a real recording
     pieces.append(np.zeros(int(cursor * SAMPLE_RATE), dtype=np.float32))
     for speaker_key, language, text in script["turns"]:
@@ -100,7 +103,7 @@ def render_call(script: dict, rng: np.random.Generator, workdir: Path) -> tuple[
     return np.clip(audio + noise, -1.0, 1.0), reference
 
 
-def sidecar(script: dict, duration_s: float) -> dict:
+def sidecar(script: dict[str, Any], duration_s: float) -> dict[str, Any]:
     """The meeting sidecar: what Graph would tell us about the Teams meeting."""
     people = [
         {"name": v["name"], "email": v["email"]}

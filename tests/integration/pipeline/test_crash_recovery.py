@@ -107,7 +107,7 @@ def test_sigkill_mid_transcription_then_restart_processes_and_publishes_each_cal
     assert query(db, f"SELECT attempt, status FROM bus_messages WHERE id = {killed_message}") == [(2, "done")]
     assert query(db, "SELECT count(*) FROM bus_messages WHERE status != 'done'") == [(0,)]
     assert query(db, "SELECT count(*) FROM dead_letters") == [(0,)]
-    statuses = dict(query(db, "SELECT recording_id, status FROM recordings"))
+    statuses = {str(r): str(s) for r, s in query(db, "SELECT recording_id, status FROM recordings")}
     assert statuses == dict.fromkeys(recording_ids, "published")
 
     # Processed exactly once in the store: one result per stage, one transcript's rows, no duplicate rows.

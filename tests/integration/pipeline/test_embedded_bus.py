@@ -110,7 +110,7 @@ def test_concurrent_workers_process_each_message_once_in_key_order(database: Dat
     for thread in threads:
         thread.join(timeout=60)
     assert overlaps == []  # never two workers on one recording at once
-    first_per_key = {}
+    first_per_key: dict[str, str] = {}
     for event in events:
         first_per_key.setdefault(event.recording_id, event.event_id)
     # Each recording ran once, on its first message; its later messages reused the stored result.

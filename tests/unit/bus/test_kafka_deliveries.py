@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dealtalk.pipeline.runtime.handler import Dead
 from dealtalk.pipeline.runtime.kafka.deliveries import begin_delivery, died_too_often, end_delivery
 from dealtalk.pipeline.store import open_database
 
@@ -25,16 +26,19 @@ def test_only_starts_without_a_surviving_worker_add_up(tmp_path: Path) -> None:
 
 
 def test_dead_letter_after_max_attempts_deaths() -> None:
-    common = {
-        "max_attempts": 3,
-        "stage": "transcribe",
-        "key": "rec-1",
-        "headers": {"trace_id": "t"},
-        "payload": b'{"x": 1}',
-        "topic": "dealtalk.audio.stored",
-    }
-    assert died_too_often(3, **common) is None  # two deaths
-    dead = died_too_often(4, **common)
+    def check(starts: int) -> Dead | None:
+        return died_too_often(
+            starts,
+            max_attempts=3,
+            stage="transcribe",
+            key="rec-1",
+            headers={"trace_id": "t"},
+            payload=b'{"x": 1}',
+            topic="dealtalk.audio.stored",
+        )
+
+    assert check(3) is None  # two deaths
+    dead = check(4)
     assert dead is not None
     assert dead.failed.error_type == "WorkerDied" and dead.failed.attempt == 3
     assert "gave up after 3 deliveries" in dead.failed.reason and dead.failed.original == '{"x": 1}'

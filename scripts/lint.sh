@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The one lint command, for people and for the test suite (tests/unit/test_lint.py runs it):
+# ruff (lint + format check) and mypy --strict over the packages (by their installed names) and the rest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=.venv/bin
+"$bin/ruff" check .
+"$bin/ruff" format --check .
+packages=(-p dealtalk.pipeline -p dealtalk.ingest -p dealtalk.transcription -p dealtalk.nlp -p dealtalk.publisher
+          -p dealtalk.models -p dealtalk.api)
+"$bin/mypy" "${packages[@]}"
+"$bin/mypy" bench scripts tests
