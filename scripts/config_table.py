@@ -1,6 +1,7 @@
-"""Print the configuration table (markdown) from the settings model, so the README never drifts from the code.
+"""The configuration table (markdown) from the settings model, so the README never drifts from the code.
 
-Usage: ``python scripts/config_table.py`` (tests/unit/pipeline/test_readme.py checks the README holds it).
+Usage: ``python scripts/config_table.py`` prints it; ``--write README.md`` puts it between the README's
+``config-table`` markers. ``tests/unit/pipeline/test_readme.py`` checks that the README holds the current one.
 """
 
 from __future__ import annotations
@@ -48,5 +49,22 @@ def markdown() -> str:
     return "\n".join(lines)
 
 
+START, END = "<!-- config-table:start -->", "<!-- config-table:end -->"
+
+
+def embed(readme: str) -> str:
+    """``readme`` with the current table between its markers."""
+    head, rest = readme.split(START, 1)
+    _old, tail = rest.split(END, 1)
+    return f"{head}{START}\n{markdown()}\n{END}{tail}"
+
+
 if __name__ == "__main__":
-    print(markdown())
+    import sys
+    from pathlib import Path
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--write":
+        target = Path(sys.argv[2])
+        target.write_text(embed(target.read_text(encoding="utf-8")), encoding="utf-8")
+    else:
+        print(markdown())
