@@ -37,7 +37,8 @@ pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
 #    looser requirement from another package would pull several GB of CUDA wheels.
 if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
     log "installing torch==2.13.0"
-    "${pip[@]}" install 'torch==2.13.0'
+    "${pip[@]}" install 'torch==2.13.0' 2>&1 | grep -v 'is ignored' || true
+    .venv/bin/python -c 'import torch' || { log "torch install failed"; exit 1; }
 fi
 
 # 4. dealtalk itself, editable; strict mode builds a link tree (build/) that mypy can follow.
