@@ -32,13 +32,15 @@ if [[ ! -x .venv/bin/python ]]; then
     "$python_bin" -m venv .venv
 fi
 pip=(.venv/bin/python -m pip --disable-pip-version-check -q)
+# pip's and setuptools' chatter goes to a log, shown only when a step fails.
+pip_log=.venv/setup-pip.log
+quiet() { "$@" >>"$pip_log" 2>&1 || { tail -40 "$pip_log" >&2; log "failed: $*"; exit 1; }; }
 
 # 3. torch first and exactly: on this kind of host pip takes the local CPU wheel for torch==2.13.0, while a
 #    looser requirement from another package would pull several GB of CUDA wheels.
 if ! .venv/bin/python -c 'import torch' 2>/dev/null; then
     log "installing torch==2.13.0"
-    "${pip[@]}" install 'torch==2.13.0' 2>&1 | grep -v 'is ignored' || true
-    .venv/bin/python -c 'import torch' || { log "torch install failed"; exit 1; }
+    quiet "${pip[@]}" install 'torch==2.13.0'
 fi
 
 # 4. dealtalk itself, editable; strict mode builds a link tree (build/) that mypy can follow.
@@ -46,14 +48,13 @@ stamp=".venv/.dealtalk-installed"
 want="$(cat pyproject.toml setup.py | sha256sum | cut -c1-16) $extras"
 if [[ ! -f $stamp || "$(cat $stamp)" != "$want" ]]; then
     log "installing dealtalk[$extras]"
-    "${pip[@]}" install --upgrade pip setuptools wheel 2>&1 | grep -v 'is ignored' || true
-    "${pip[@]}" install -e ".[$extras]" --config-settings editable_mode=strict 2>&1 | grep -v 'is ignored' || true
+    quiet "${pip[@]}" install --upgrade pip setuptools wheel
+    quiet "${pip[@]}" install -e ".[$extras]" --config-settings editable_mode=strict
     .venv/bin/python -c 'import dealtalk.pipeline' || { log "install failed"; exit 1; }
     echo "$want" >"$stamp"
 else
     # Cheap: refresh the link tree so that modules added since the last run are importable.
-    "${pip[@]}" install --no-deps --no-build-isolation -e . --config-settings editable_mode=strict 2>&1 \
-        | grep -v 'is ignored' || true
+    quiet "${pip[@]}" install --no-deps --no-build-isolation -e . --config-settings editable_mode=strict
 fi
 
 # 5. CPU-only hosts: torchaudio's wheel is a CUDA build whose native libraries cannot load without CUDA and
