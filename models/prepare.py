@@ -22,7 +22,8 @@ from dealtalk.pipeline.errors import DealtalkError
 
 __all__ = ["STEPS", "PrepareStep", "main", "run_steps"]
 
-logger = logging.getLogger(__name__)
+# Named explicitly: under `python -m` this module is `__main__`, outside the `dealtalk` logger tree.
+logger = logging.getLogger("dealtalk.models.prepare")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Assemble and verify dealtalk's model weights.")
     parser.add_argument("--only", action="append", default=[], help="run only this step (repeatable)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[prepare] %(message)s")
+    # Our steps report at INFO; the libraries they call (onnxruntime's quantizer logs every tensor it
+    # skips on the root logger) only when something is wrong.
+    logging.basicConfig(level=logging.WARNING, format="[prepare] %(message)s")
+    logging.getLogger("dealtalk").setLevel(logging.INFO)
     steps = [step for step in STEPS if not args.only or step.name in args.only]
     try:
         run_steps(Settings.load(), steps)
