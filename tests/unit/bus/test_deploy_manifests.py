@@ -11,12 +11,12 @@ from typing import Any
 import pytest
 import typer
 import yaml
-from pydantic import BaseModel
 from typer.core import TyperGroup
 
 from dealtalk.pipeline.bus.kafka.topics import STAGE_INPUTS, TopicNames
 from dealtalk.pipeline.cli import app
 from dealtalk.pipeline.config import KafkaSettings, Settings
+from tests.support.settings_names import setting_exists
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"
 K8S = DEPLOY / "k8s"
@@ -34,21 +34,6 @@ def _k8s_documents() -> list[dict[str, Any]]:
         if path.name != "kustomization.yaml"
         for doc in _documents(path)
     ]
-
-
-def _setting_exists(variable: str) -> bool:
-    """DEALTALK_A__B names field b of group a (or top-level field a) of ``Settings``."""
-    if not variable.startswith("DEALTALK_"):
-        return False
-    parts = variable.removeprefix("DEALTALK_").lower().split("__")
-    fields = Settings.model_fields
-    if len(parts) == 1:
-        return parts[0] in fields
-    group = fields.get(parts[0])
-    annotation = group.annotation if group is not None else None
-    if len(parts) != 2 or not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-        return False
-    return parts[1] in annotation.model_fields
 
 
 def _check_command(argv: list[str]) -> None:
@@ -106,8 +91,8 @@ def test_the_parser_check_itself_refuses_what_the_cli_refuses() -> None:
             _check_command(wrong)
     with pytest.raises(_usage_error(), match="No such option"):
         _check_command(["dealtalk", "dlq", "list", "--everything"])
-    assert _setting_exists("DEALTALK_KAFKA__GROUP_INSTANCE_ID") and _setting_exists("DEALTALK_DATA_DIR")
-    assert not _setting_exists("DEALTALK_KAFKA__GROUP_INSTANCE") and not _setting_exists("KAFKA_BROKERS")
+    assert setting_exists("DEALTALK_KAFKA__GROUP_INSTANCE_ID") and setting_exists("DEALTALK_DATA_DIR")
+    assert not setting_exists("DEALTALK_KAFKA__GROUP_INSTANCE") and not setting_exists("KAFKA_BROKERS")
 
 
 def test_compose_sets_only_settings_that_exist_and_runs_real_commands() -> None:
@@ -116,7 +101,7 @@ def test_compose_sets_only_settings_that_exist_and_runs_real_commands() -> None:
     assert {"worker-analyze", "worker-publish"} <= set(services)
     for name, service in services.items():
         environment = service.get("environment", {})
-        unknown = [variable for variable in environment if not _setting_exists(variable)]
+        unknown = [variable for variable in environment if not setting_exists(variable)]
         assert not unknown, f"compose service {name} sets {unknown}"
         _check_command(service["command"])
 
@@ -131,12 +116,12 @@ def test_kubernetes_sets_only_settings_that_exist_and_runs_real_commands() -> No
         for key in doc.get("stringData", {})
     }
     for variable in [*config["dealtalk-config"], *secret_keys]:
-        assert _setting_exists(variable), variable
+        assert setting_exists(variable), variable
     roles = set()
     for name, container in _dealtalk_containers():
         roles.add(name)
         for entry in container.get("env", []):
-            assert _setting_exists(entry["name"]), f"{name} sets {entry['name']}"
+            assert setting_exists(entry["name"]), f"{name} sets {entry['name']}"
         for source in container.get("envFrom", []):
             ref = source.get("configMapRef") or source.get("secretRef")
             assert ref["name"] in {*config, "dealtalk-secrets"}, f"{name} reads an unknown {ref['name']}"
