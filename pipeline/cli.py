@@ -6,6 +6,7 @@ Exit codes: 0 success, 1 processing error (message on stderr), 2 usage error.
 from __future__ import annotations
 
 import os
+import warnings
 
 import typer
 
@@ -45,6 +46,11 @@ def main() -> None:
     # Libraries must never reach for a model hub unless the operator opted in.
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
+    # pyannote warns at import that torchcodec cannot decode files; we never let it decode (the engine
+    # passes it in-memory waveforms), so on CPU hosts without torchcodec's native libraries it is noise.
+    warnings.filterwarnings(
+        "ignore", message=r"\s*torchcodec is not installed correctly", category=UserWarning
+    )
     app()
 
 

@@ -46,8 +46,10 @@ def render_call(
 
 def _speakers(result: CallResult) -> Table:
     table = Table(title="Speakers", title_justify="left", expand=True)
-    for column in ("id", "name", "role", "talk share", "words/min", "questions", "sentiment"):
-        table.add_column(column)
+    # Short columns keep their width; the last one takes what is left (an 80-column terminal included).
+    for column in ("id", "name", "role", "talk", "wpm", "questions"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("sentiment", ratio=1)
     for speaker in result.speakers:
         kpis = result.kpis.per_speaker.get(speaker.id)
         labels = Counter(
@@ -61,32 +63,34 @@ def _speakers(result: CallResult) -> Table:
             f"{kpis.talk_ratio:.0%}" if kpis else "-",
             f"{kpis.words_per_minute:.0f}" if kpis else "-",
             str(kpis.questions) if kpis else "-",
-            Text(f"{mood} ({sum(labels.values())} segments)", style=_SENTIMENT_STYLE.get(mood, "")),
+            Text(f"{mood} ({sum(labels.values())} seg.)", style=_SENTIMENT_STYLE.get(mood, "")),
         )
     return table
 
 
 def _risks(result: CallResult) -> Table:
     table = Table(title=f"Risks ({len(result.risks)})", title_justify="left", expand=True)
-    for column in ("time", "risk", "severity", "conf.", "speaker", "quote"):
-        table.add_column(column, overflow="fold")
+    # Time, type, severity and confidence stacked in one narrow column leave the width to the quote.
+    table.add_column("when · risk", no_wrap=True)
+    table.add_column("speaker · quote", ratio=1, overflow="fold")
     names = {s.id: s.name for s in result.speakers}
     for risk in result.risks:
         table.add_row(
-            f"{format_time(risk.start)}–{format_time(risk.end)}",
-            risk.type,
-            Text(risk.severity, style=_SEVERITY_STYLE[risk.severity]),
-            f"{risk.confidence:.2f}",
-            names.get(risk.speaker, risk.speaker),
-            f"“{risk.quote}”",
+            Text.assemble(
+                f"{format_time(risk.start)}–{format_time(risk.end)}\n{risk.type}\n",
+                (risk.severity, _SEVERITY_STYLE[risk.severity]),
+                f" · {risk.confidence:.2f}",
+            ),
+            Text.assemble((names.get(risk.speaker, risk.speaker), "bold"), f": “{risk.quote}”"),
         )
     return table
 
 
 def _actions(result: CallResult) -> Table:
     table = Table(title=f"Action items ({len(result.action_items)})", title_justify="left", expand=True)
-    for column in ("time", "owner", "due", "action"):
-        table.add_column(column, overflow="fold")
+    for column in ("time", "owner", "due"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("action", ratio=1, overflow="fold")
     names = {s.id: s.name for s in result.speakers}
     for item in result.action_items:
         table.add_row(
