@@ -11,10 +11,11 @@ the CRM fixture and the dry-run publisher. Units are in the names (``lease_s``, 
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -271,6 +272,13 @@ class GraphSettings(_Group):
     authority_host: str = "https://login.microsoftonline.com"
     # Sellers whose meetings are watched (UPNs or object ids).
     organizers: tuple[str, ...] = ()
+    organizer_group_id: str = Field(
+        default="",
+        description=(
+            "Object id of a Microsoft Entra group of sellers: its transitive user members are organizers too, "
+            "re-read on every sync (needs GroupMember.Read.All). Combines with `organizers`; empty: no group."
+        ),
+    )
     notification_url: str = ""
     lifecycle_notification_url: str = ""
     client_state: SecretStr | None = None
@@ -285,6 +293,15 @@ class GraphSettings(_Group):
     # Subscriptions for recordings live at most 4,320 minutes; ask for a little less, renew well before.
     subscription_lifetime_min: int = Field(default=4200, ge=10, le=4320)
     renew_before_s: float = Field(default=12 * 3600.0, gt=0)
+
+    @field_validator("organizer_group_id")
+    @classmethod
+    def _group_is_an_object_id(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", value.strip()):
+            raise ValueError(
+                "must be the group's Object ID (a GUID from the Entra admin center), not its name"
+            )
+        return value.strip()
 
 
 class ApiSettings(_Group):

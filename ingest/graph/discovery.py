@@ -10,15 +10,15 @@ An expired token (410 ``resyncRequired``/``syncStateNotFound``) restarts the org
 from __future__ import annotations
 
 import logging
-import re
 import urllib.parse
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dealtalk.ingest.graph.errors import GraphFailure, graph_error
 from dealtalk.ingest.graph.meeting import meeting_info
+from dealtalk.ingest.graph.organizers import OrganizerDirectory
 from dealtalk.ingest.graph.session import GraphSession
 from dealtalk.ingest.graph.state import DiscoveryState
 from dealtalk.pipeline.config import TenantSettings
@@ -29,7 +29,6 @@ __all__ = ["GraphDiscovery", "SyncReport"]
 
 logger = logging.getLogger(__name__)
 
-_GUID = re.compile(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 _RESYNC_CODES = {"resyncRequired", "syncStateNotFound"}
 Emit = Callable[[RecordingDiscovered], None]
 
@@ -47,7 +46,7 @@ class GraphDiscovery:
     Args:
         session: the Graph session.
         state: deltaLinks, seen recordings, organizer ids.
-        organizers: sellers' UPNs or object ids.
+        organizers: resolves the organizers' object ids (again on every sync: a group's members change).
         tenant: decides attendee roles.
         emit: publishes an event (the runtime puts it on the bus); an exception leaves the recording unseen.
         lookback_days: how far back the first delta round starts.
@@ -58,14 +57,14 @@ class GraphDiscovery:
         session: GraphSession,
         state: DiscoveryState,
         *,
-        organizers: Sequence[str],
+        organizers: OrganizerDirectory,
         tenant: TenantSettings,
         emit: Emit,
         lookback_days: int = 14,
     ) -> None:
         self._session = session
         self._state = state
-        self._organizers = tuple(organizers)
+        self._organizers = organizers
         self._tenant = tenant
         self._emit = emit
         self._lookback = timedelta(days=lookback_days)
@@ -74,22 +73,12 @@ class GraphDiscovery:
         return graph_error(failure, what, client_id=self._session.client_id)
 
     def organizer_ids(self) -> list[str]:
-        """Object ids of the configured organizers (UPNs are looked up once, then remembered)."""
-        ids = []
-        for organizer in self._organizers:
-            if _GUID.fullmatch(organizer):
-                ids.append(organizer.lower())
-                continue
-            known = self._state.user_id(organizer)
-            if known is None:
-                try:
-                    user = self._session.call(lambda c, o=organizer: c.users.by_user_id(o).get())  # type: ignore[misc]
-                except GraphFailure as failure:
-                    raise self._fail(failure, f"the user {organizer} (needs User.Read.All)") from None
-                known = str(user.id)
-                self._state.save_user_id(organizer, known)
-            ids.append(known)
-        return ids
+        """Object ids of the organizers now (configured sellers and the group's current members).
+
+        Raises:
+            ConfigurationError / TransientError / RetryLater: see ``OrganizerDirectory.resolve``.
+        """
+        return self._organizers.resolve()
 
     # --- delta ------------------------------------------------------------------------------------------
     def _initial_url(self, organizer_id: str) -> str:
@@ -111,7 +100,10 @@ class GraphDiscovery:
         )
 
     def run_delta_sync(self, organizer_ids: Iterable[str] | None = None) -> SyncReport:
-        """One delta round per organizer (all configured ones by default).
+        """One delta round per organizer (by default all of them, the group re-read).
+
+        An organizer no longer listed is not synced; its saved deltaLink is kept, so that re-adding the
+        seller resumes where their sync stopped instead of replaying the whole lookback window.
 
         Raises:
             ConfigurationError: permissions, access policy or billing are missing (the message says how to fix).

@@ -18,7 +18,7 @@ from dealtalk.pipeline.errors import (
 )
 from dealtalk.publisher.dataverse.errors import retry_after_s
 
-__all__ = ["DeltaTokenExpired", "GraphFailure", "describe_api_error", "graph_error"]
+__all__ = ["DeltaTokenExpired", "GraphFailure", "describe_api_error", "graph_error", "group_members_error"]
 
 POLICY_HELP = (
     "A Teams administrator grants it in PowerShell: New-CsApplicationAccessPolicy -Identity dealtalk "
@@ -97,3 +97,26 @@ def graph_error(failure: GraphFailure, what: str, *, client_id: str) -> Dealtalk
     if status >= 500 or status == 0:
         return TransientError(detail)
     return InvalidInput(detail)
+
+
+def group_members_error(failure: GraphFailure, group_id: str, *, client_id: str) -> DealtalkError:
+    """The error to raise when listing the members of the organizer group ``group_id`` failed.
+
+    403 and 404 are configuration problems with a precise fix (the permission, the setting); the rest maps
+    like any Graph failure (throttling defers, 5xx retries).
+    """
+    detail = (
+        f"Graph refused the members of the organizer group {group_id}: "
+        f"HTTP {failure.status} {failure.code} {failure.message}"
+    ).rstrip()
+    if failure.status == 403:
+        return ConfigurationError(
+            f"{detail}. Grant the app registration the application permission GroupMember.Read.All (or "
+            "Group.Read.All) with admin consent; a group with hidden membership also needs Member.Read.Hidden"
+        )
+    if failure.status == 404:
+        return ConfigurationError(
+            f"{detail}. No group has the object id {group_id}: set DEALTALK_GRAPH__ORGANIZER_GROUP_ID to the "
+            "Object ID of an existing Microsoft Entra group (not its name or e-mail address), or leave it empty"
+        )
+    return graph_error(failure, f"the members of the organizer group {group_id}", client_id=client_id)

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from dealtalk.ingest.graph.discovery import Emit, GraphDiscovery
 from dealtalk.ingest.graph.fetcher import GraphRecordingFetcher
+from dealtalk.ingest.graph.organizers import OrganizerDirectory
 from dealtalk.ingest.graph.service import GraphIngest
 from dealtalk.ingest.graph.session import GraphSession
 from dealtalk.ingest.graph.state import FileDiscoveryState
@@ -64,18 +65,24 @@ def load_graph_ingest(settings: Settings, *, emit: Emit, session: GraphSession |
         session: a session to share with the fetcher; None builds one.
 
     Raises:
-        ConfigurationError: Graph credentials or organizers are missing, or the notification settings are
-            incomplete (a notification URL without a lifecycle URL or client state).
+        ConfigurationError: Graph credentials or organizers (UPNs or a group) are missing, or the notification
+            settings are incomplete (a notification URL without a lifecycle URL or client state).
     """
     graph = settings.graph
-    if not graph.organizers:
-        raise ConfigurationError("set DEALTALK_GRAPH__ORGANIZERS to the sellers' UPNs (a JSON list)")
+    if not graph.organizers and not graph.organizer_group_id:
+        raise ConfigurationError(
+            "set DEALTALK_GRAPH__ORGANIZERS to the sellers' UPNs (a JSON list), "
+            "DEALTALK_GRAPH__ORGANIZER_GROUP_ID to the object id of the sellers' group, or both"
+        )
     session = session or load_graph_session(settings)
     state = FileDiscoveryState(settings.data_dir / "graph" / "state.json")
+    organizers = OrganizerDirectory(
+        session, state, organizers=graph.organizers, group_id=graph.organizer_group_id
+    )
     discovery = GraphDiscovery(
         session,
         state,
-        organizers=graph.organizers,
+        organizers=organizers,
         tenant=settings.tenant,
         emit=emit,
         lookback_days=graph.lookback_days,

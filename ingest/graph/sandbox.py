@@ -46,6 +46,8 @@ class SandboxInfo(BaseModel):
     control_token: str
     organizers: tuple[str, ...]
     recordings: tuple[str, ...]  # the ids of the seeded recordings, in order
+    # How far back the first delta sync must look to find them (the sample calls have fixed dates).
+    lookback_days: int = 14
 
 
 def sandbox_source_root() -> Path:
@@ -84,6 +86,7 @@ class Sandbox:
                 "authority_host": info.identity_url,
                 "ca_bundle": info.ca_file,
                 "organizers": info.organizers,
+                "lookback_days": max(base.graph.lookback_days, info.lookback_days),
                 "notification_url": "",
                 "lifecycle_notification_url": "",
             }

@@ -20,7 +20,7 @@ from typing import Any
 from .dataverse import DataverseEmulator
 from .dataverse.seed import seed_from_fixture
 from .graph import GraphEmulator, Tenant
-from .graph.seed import SELLERS, seed_samples
+from .graph.seed import SELLERS, lookback_days_for, seed_samples
 from .http import EmulatorServer, Request, Response, json_response
 from .identity import AppRegistration, IdentityEmulator, TokenIssuer
 
@@ -59,6 +59,7 @@ class Stack:
             "control_token": self.control_token,
             "organizers": sorted(SELLERS),
             "recordings": [r.id for r in self.graph.tenant.recordings] if self.graph else [],
+            "lookback_days": lookback_days_for(self.graph.tenant) if self.graph else 14,
         }
 
     def _control(self, request: Request) -> Response:

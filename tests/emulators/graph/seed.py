@@ -8,12 +8,12 @@ audio file the recording content, and its ``.ref.json`` script a Teams-style Web
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .state import Meeting, Recording, Tenant
 
-__all__ = ["SELLERS", "seed_samples", "vtt_from_script"]
+__all__ = ["SELLERS", "lookback_days_for", "seed_samples", "vtt_from_script"]
 
 SELLERS = {
     "eva.devries@schoonenberg.nl": "Eva de Vries",
@@ -79,3 +79,14 @@ def seed_samples(tenant: Tenant, calls_dir: Path) -> list[Recording]:
             )
         )
     return recordings
+
+
+def lookback_days_for(tenant: Tenant, *, at_least: int = 14) -> int:
+    """Days a first delta sync must look back to find every recording in ``tenant``.
+
+    The sample calls carry fixed dates, so a fixed lookback stops finding them once they are older than it.
+    """
+    if not tenant.recordings:
+        return at_least
+    oldest = min(r.created for r in tenant.recordings)
+    return max(at_least, (datetime.now(UTC) - oldest).days + 2)

@@ -1,4 +1,5 @@
-"""The Microsoft Graph emulator: Teams meeting recordings, transcripts, meetings and subscriptions under ``/v1.0``.
+"""The Microsoft Graph emulator: Teams meeting recordings, transcripts, meetings, subscriptions and group members
+(``groups/{id}/transitiveMembers``, see ``groups.py``) under ``/v1.0``.
 
 Strict where Graph is documented to be: a bearer token for ``https://graph.microsoft.com`` with the needed
 application role (else 401/403), the application access policy per user (403 "No application access policy
@@ -20,6 +21,7 @@ from typing import Any
 
 from ..http import EmulatorServer, Request, Response, json_response
 from ..identity import TokenError, TokenIssuer
+from .groups import GroupMembers
 from .listing import RecordingListing
 from .state import Recording, Tenant
 from .subscriptions import GraphError, Subscriptions
@@ -33,6 +35,14 @@ _ROLES = {
     "transcripts": {"OnlineMeetingTranscript.Read.All"},
     "meetings": {"OnlineMeetings.Read.All", "OnlineMeetings.ReadWrite.All"},
     "users": {"User.Read.All", "User.ReadBasic.All", "Directory.Read.All"},
+    # "List group transitive members", application permissions (least privileged first).
+    "groups": {
+        "GroupMember.Read.All",
+        "Group.Read.All",
+        "GroupMember.ReadWrite.All",
+        "Group.ReadWrite.All",
+        "Directory.Read.All",
+    },
 }
 
 
@@ -46,8 +56,8 @@ def _error(status: int, code: str, message: str, headers: dict[str, str] | None 
 
 
 class GraphEmulator:
-    """Graph for one tenant. Test hooks: ``tenant`` (data), ``subscriptions``, ``inject``, ``break_downloads``,
-    ``expire_delta_tokens``, ``publish_recording``.
+    """Graph for one tenant. Test hooks: ``tenant`` (data, groups included), ``subscriptions``, ``inject``,
+    ``break_downloads``, ``expire_delta_tokens``, ``publish_recording``.
     """
 
     def __init__(
@@ -71,6 +81,7 @@ class GraphEmulator:
         self.broken: deque[int] = deque()
         self.server = EmulatorServer(self.handle)
         self.listing = RecordingListing(tenant, self.server.url, page_size)
+        self.groups = GroupMembers(tenant, self.server.url, page_size)
 
     @property
     def url(self) -> str:
@@ -128,15 +139,23 @@ class GraphEmulator:
         except GraphError as exc:
             return _error(exc.status, exc.code, str(exc), exc.headers)
 
-    def _require(self, claims: dict[str, Any], area: str) -> None:
+    def _require(self, claims: dict[str, Any], area: str, *, code: str = "Forbidden") -> None:
         if not _ROLES[area] & set(claims.get("roles", [])):
-            raise GraphError(403, "Forbidden", "Insufficient privileges to complete the operation.")
+            raise GraphError(403, code, "Insufficient privileges to complete the operation.")
 
     def _route(self, request: Request, claims: dict[str, Any]) -> Response:
         segments = request.segments[1:]
         method = request.method
         if segments[0] == "subscriptions":
             return self._subscriptions(method, segments[1:], request, claims)
+        if segments[0] == "groups":
+            if method != "GET":
+                raise GraphError(
+                    405, "Request_BadRequest", f"The {method} method is not supported for this resource."
+                )
+            # Directory (Entra ID) endpoints answer a missing role with their own code.
+            self._require(claims, "groups", code="Authorization_RequestDenied")
+            return self.groups.respond(request, segments[1:])
         if segments[0] != "users" or len(segments) < 2:
             raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segments[0]}'.")
         if method != "GET":

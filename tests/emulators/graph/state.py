@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-__all__ = ["Meeting", "Recording", "Tenant", "Transcript", "User", "iso"]
+__all__ = ["Group", "Meeting", "Recording", "Tenant", "Transcript", "User", "iso"]
 
 
 def iso(moment: datetime) -> str:
@@ -26,6 +26,15 @@ class User:
     id: str
     upn: str
     display_name: str
+
+
+@dataclass
+class Group:
+    """An Entra ID group; ``member_ids`` are users' or nested groups' object ids (direct members only)."""
+
+    id: str
+    display_name: str
+    member_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +91,7 @@ class Tenant:
         self.meetings: dict[str, Meeting] = {}
         self.recordings: list[Recording] = []
         self.transcripts: list[Transcript] = []
+        self.groups: dict[str, Group] = {}
         # Users whose meetings the application access policy opens to the app (Grant-CsApplicationAccessPolicy).
         self.policy_users: set[str] = set()
         self._seq = 0
@@ -99,6 +109,12 @@ class Tenant:
             if id_or_upn in self.users:
                 return self.users[id_or_upn]
             return next((u for u in self.users.values() if u.upn.lower() == id_or_upn.lower()), None)
+
+    def add_group(self, display_name: str, member_ids: list[str] | None = None) -> Group:
+        group = Group(str(uuid.uuid5(uuid.NAMESPACE_OID, display_name)), display_name, list(member_ids or []))
+        with self.lock:
+            self.groups[group.id] = group
+        return group
 
     def add_meeting(self, meeting: Meeting) -> Meeting:
         with self.lock:

@@ -25,7 +25,7 @@ from dealtalk.publisher.fixture import bundled_fixture_path
 from tests.emulators.dataverse import DataverseEmulator, ServiceProtection
 from tests.emulators.dataverse.seed import seed_from_fixture
 from tests.emulators.graph import GraphEmulator, Tenant
-from tests.emulators.graph.seed import SELLERS, seed_samples
+from tests.emulators.graph.seed import SELLERS, lookback_days_for, seed_samples
 from tests.emulators.identity import AppRegistration, IdentityEmulator, TokenIssuer
 
 TENANT = "8a7f3c1e-5b2d-4e6f-9a0b-1c2d3e4f5a6b"
@@ -174,7 +174,7 @@ def webhook() -> Iterator[Webhook]:
 
 @pytest.fixture
 def graph_settings(
-    tmp_path: Path, identity: IdentityEmulator, graph: GraphEmulator, webhook: Webhook
+    tmp_path: Path, identity: IdentityEmulator, graph: GraphEmulator, tenant: Tenant, webhook: Webhook
 ) -> Settings:
     """Settings for Graph ingest against the emulators, watching the three sample sellers."""
     return Settings.load(
@@ -191,5 +191,6 @@ def graph_settings(
             "lifecycle_notification_url": f"{webhook.url}/lifecycle",
             "client_state": CLIENT_STATE,
             "timeout_s": 20,
+            "lookback_days": lookback_days_for(tenant),
         },
     )
