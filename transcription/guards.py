@@ -2,25 +2,31 @@
 
 * text invented on silence, music, hold tones or noise: Whisper's own no-speech rule, a list of phrases it
   is known to invent (subtitle credits), and words outside the speech the diarization found;
-* repetition loops ("thank you thank you thank you ..."): repeated n-grams are cut back;
+* repetition loops ("thank you thank you thank you ..."): repeated n-grams are cut back, and a segment whose
+  text still compresses like a loop (Whisper's compression-ratio rule) is dropped;
 * timestamps past the end of the chunk or the recording: clamped, or the word dropped.
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from dealtalk.transcription.types import AsrSegment, AsrWord, SpeechRegion
+from dealtalk.transcription.assign import TimedWord
+from dealtalk.transcription.types import AsrSegment, AsrWord, SpeakerTurn, SpeechRegion
 
 __all__ = [
     "GuardOptions",
     "clamp_words",
     "collapse_repetitions",
+    "compression_ratio",
+    "guarded_words",
     "is_known_hallucination",
     "is_unlikely_speech",
     "keep_words_in_speech",
+    "speech_spans",
 ]
 
 
@@ -31,12 +37,16 @@ class GuardOptions:
         average log-probability is dropped (Whisper's own rule; the batched decoder does not apply it).
     speech_tolerance_s: a word must overlap speech widened by this much.
     max_repeats: how many back-to-back copies of a phrase are kept (1-word phrases keep one more).
+    compression_ratio_threshold: a segment whose text, after cutting repeats, compresses better than this
+        (gzip ratio) is a loop the n-gram cut could not see and is dropped (Whisper's own rule uses 2.4 to
+        trigger a fallback decode, which the batched decoder never does).
     """
 
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
     speech_tolerance_s: float = 0.25
     max_repeats: int = 2
+    compression_ratio_threshold: float = 2.4
 
 
 # Phrases Whisper produces on non-speech because its training data had them in subtitle files.
@@ -74,6 +84,12 @@ def is_known_hallucination(text: str) -> bool:
     return bool(normalised) and (
         normalised in _KNOWN_HALLUCINATIONS or "amaraorg" in normalised.replace(" ", "")
     )
+
+
+def compression_ratio(text: str) -> float:
+    """gzip compression ratio of ``text`` as Whisper computes it (high = repetitive; 0 for empty text)."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
 def is_unlikely_speech(segment: AsrSegment, opts: GuardOptions = GuardOptions()) -> bool:
@@ -153,3 +169,44 @@ def keep_words_in_speech(
                 break
             k += 1
     return out
+
+
+def speech_spans(turns: Sequence[SpeakerTurn] | None, regions: Sequence[SpeechRegion]) -> list[SpeechRegion]:
+    """Where words may be: the diarized turns merged when there is a diarization, else the VAD regions."""
+    if turns is None:
+        return list(regions)
+    merged: list[SpeechRegion] = []
+    for turn in sorted(turns, key=lambda t: t.start):
+        if merged and turn.start <= merged[-1].end:
+            merged[-1] = SpeechRegion(merged[-1].start, max(merged[-1].end, turn.end))
+        else:
+            merged.append(SpeechRegion(turn.start, turn.end))
+    return merged
+
+
+def guarded_words(
+    segments: Sequence[AsrSegment],
+    chunks: Sequence[SpeechRegion],
+    speech: Sequence[SpeechRegion],
+    duration_s: float,
+    opts: GuardOptions = GuardOptions(),
+) -> list[TimedWord]:
+    """Every guard applied to the ASR output of a call: the words that survive, in time order.
+
+    Segments that look like silence or a known hallucination are dropped whole; repetition loops are cut
+    (and a segment that still compresses like a loop is dropped);
+    words are clamped to their chunk and the recording, and must overlap ``speech``.
+    """
+    words: list[TimedWord] = []
+    for segment in segments:
+        if is_unlikely_speech(segment, opts) or is_known_hallucination(segment.text):
+            continue
+        chunk = chunks[segment.chunk] if segment.chunk < len(chunks) else SpeechRegion(0.0, duration_s)
+        kept = collapse_repetitions(segment.words, opts.max_repeats)
+        kept = clamp_words(kept, chunk.start, min(chunk.end, duration_s))
+        kept = keep_words_in_speech(kept, speech, opts.speech_tolerance_s)
+        words += [
+            TimedWord(w.start, w.end, w.text, w.probability, segment.language) for w in kept if w.text.strip()
+        ]
+    words.sort(key=lambda word: word.start)
+    return words
