@@ -203,6 +203,8 @@ def guarded_words(
             continue
         chunk = chunks[segment.chunk] if segment.chunk < len(chunks) else SpeechRegion(0.0, duration_s)
         kept = collapse_repetitions(segment.words, opts.max_repeats)
+        if compression_ratio("".join(w.text for w in kept)) > opts.compression_ratio_threshold:
+            continue
         kept = clamp_words(kept, chunk.start, min(chunk.end, duration_s))
         kept = keep_words_in_speech(kept, speech, opts.speech_tolerance_s)
         words += [
