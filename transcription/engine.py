@@ -42,11 +42,13 @@ from dealtalk.transcription.types import SpeechRegion
 from dealtalk.transcription.vad import SileroVad, plan_chunks, speech_regions
 from dealtalk.transcription.voiceprints import VoiceprintStore
 
-__all__ = ["NO_SPEECH", "SpeechEngine", "SpeechRun"]
+__all__ = ["MAX_SPEAKERS", "NO_SPEECH", "SpeechEngine", "SpeechRun"]
 
 logger = logging.getLogger(__name__)
 
 NO_SPEECH = "no speech detected"
+# The most speakers a recording is diarized into when nothing else bounds the count.
+MAX_SPEAKERS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,7 +178,7 @@ class SpeechEngine:
             )
         with _timed(timings, "alignment"):
             speech = speech_spans(diarization.turns if diarization else None, regions)
-            words = guarded_words(segments, chunks, speech, duration, self.guard_opts)
+            words = guarded_words(segments, chunks, speech, duration, self.guard_opts, samples=audio.samples)
             if not words:
                 return SpeechRun(self._empty(context, duration, language, [*warnings, NO_SPEECH]), timings)
             doc = self._compose(context, duration, language, words, diarization, warnings)
@@ -208,6 +210,10 @@ class SpeechEngine:
         if num is None and low is None and high is None and context.participants:
             # Not every attendee speaks, but nobody speaks who did not attend.
             high = len(context.participants)
+        if num is None and high is None:
+            # No bound at all crashed the diarizer's speaker-count clamp (uint8 counts vs. 1000): a call has
+            # far fewer voices than this anyway.
+            high = MAX_SPEAKERS
 
         def run(batch_size: int) -> Diarization:
             diarizer.batch_size = batch_size

@@ -14,6 +14,9 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+import numpy as np
+import numpy.typing as npt
+
 from dealtalk.transcription.assign import TimedWord
 from dealtalk.transcription.types import AsrSegment, AsrWord, SpeakerTurn, SpeechRegion
 
@@ -25,6 +28,7 @@ __all__ = [
     "guarded_words",
     "is_known_hallucination",
     "is_unlikely_speech",
+    "keep_audible_words",
     "keep_words_in_speech",
     "speech_spans",
 ]
@@ -40,6 +44,7 @@ class GuardOptions:
     compression_ratio_threshold: a segment whose text, after cutting repeats, compresses better than this
         (gzip ratio) is a loop the n-gram cut could not see and is dropped (Whisper's own rule uses 2.4 to
         trigger a fallback decode, which the batched decoder never does).
+    silence_floor_dbfs: a word whose audio is quieter than this (RMS, dB full scale) lies on digital silence.
     """
 
     no_speech_threshold: float = 0.6
@@ -47,6 +52,7 @@ class GuardOptions:
     speech_tolerance_s: float = 0.25
     max_repeats: int = 2
     compression_ratio_threshold: float = 2.4
+    silence_floor_dbfs: float = -60.0
 
 
 # Phrases Whisper produces on non-speech because its training data had them in subtitle files.
@@ -171,6 +177,28 @@ def keep_words_in_speech(
     return out
 
 
+def keep_audible_words(
+    words: Sequence[TimedWord],
+    samples: npt.NDArray[np.float32],
+    *,
+    floor_dbfs: float = -60.0,
+    sample_rate: int = 16_000,
+) -> list[TimedWord]:
+    """Drop words whose own stretch of audio is digital silence.
+
+    Whisper says "you" on 8 s of zeros with no-speech probability 0.68 and log-probability -0.93, just inside
+    its own no-speech rule; when the VAD is off (or lets silence through) nothing else would stop it.
+    """
+    floor = 10.0 ** (floor_dbfs / 20.0)
+    out: list[TimedWord] = []
+    for word in words:
+        first = max(0, int(word.start * sample_rate))
+        span = samples[first : max(int(word.end * sample_rate), first + 1)]
+        if span.size and float(np.sqrt(np.mean(np.square(span, dtype=np.float64)))) >= floor:
+            out.append(word)
+    return out
+
+
 def speech_spans(turns: Sequence[SpeakerTurn] | None, regions: Sequence[SpeechRegion]) -> list[SpeechRegion]:
     """Where words may be: the diarized turns merged when there is a diarization, else the VAD regions."""
     if turns is None:
@@ -190,11 +218,13 @@ def guarded_words(
     speech: Sequence[SpeechRegion],
     duration_s: float,
     opts: GuardOptions = GuardOptions(),
+    *,
+    samples: npt.NDArray[np.float32] | None = None,
 ) -> list[TimedWord]:
     """Every guard applied to the ASR output of a call: the words that survive, in time order.
 
     Segments that look like silence or a known hallucination are dropped whole; repetition loops are cut
-    (and a segment that still compresses like a loop is dropped);
+    (and a segment that still compresses like a loop is dropped); with ``samples``, words on digital silence go;
     words are clamped to their chunk and the recording, and must overlap ``speech``.
     """
     words: list[TimedWord] = []
@@ -211,4 +241,6 @@ def guarded_words(
             TimedWord(w.start, w.end, w.text, w.probability, segment.language) for w in kept if w.text.strip()
         ]
     words.sort(key=lambda word: word.start)
+    if samples is not None:
+        words = keep_audible_words(words, samples, floor_dbfs=opts.silence_floor_dbfs)
     return words
