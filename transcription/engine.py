@@ -36,7 +36,7 @@ from dealtalk.transcription.identify import enrol_sellers, identify_speakers
 from dealtalk.transcription.language import TextLanguageId, majority_language
 from dealtalk.transcription.naming import NamingOptions
 from dealtalk.transcription.oom import with_smaller_batches
-from dealtalk.transcription.protocols import CallContext
+from dealtalk.transcription.protocols import CallContext, RecognisedWords
 from dealtalk.transcription.recognise import recognise
 from dealtalk.transcription.types import SpeechRegion
 from dealtalk.transcription.vad import SileroVad, plan_chunks, speech_regions
@@ -192,6 +192,46 @@ class SpeechEngine:
             doc.language,
         )
         return SpeechRun(doc, timings)
+
+    def recognise_words(
+        self, audio_path: Path, context: CallContext, *, progress: ProgressHook | None = None
+    ) -> RecognisedWords:
+        """Decode, VAD, ASR and guards without diarization: the words a Teams transcript is re-timed to.
+
+        Raises:
+            InvalidInput: as ``transcribe``.
+        """
+        hook = progress or no_progress
+        audio = decode_audio(
+            audio_path, max_duration_s=self.settings.max_duration_s, recording_id=context.call_id
+        )
+        hook("decode", completed=1.0, total=1.0)
+        regions = (
+            speech_regions(self.vad.probabilities(audio.samples), audio.duration_s)
+            if self.settings.vad
+            else [SpeechRegion(0.0, audio.duration_s)]
+        )
+        hook("vad", completed=1.0, total=1.0)
+        prior = self._prior(context)
+        if not regions:
+            return RecognisedWords((), prior or self.settings.languages[0], audio.duration_s, audio.warnings)
+        chunks = plan_chunks(regions)
+        segments, language = recognise(
+            self.asr,
+            self.text_lid,
+            audio.samples,
+            chunks,
+            prior=prior,
+            languages=self.settings.languages,
+            vocabulary=context.vocabulary,
+            batch_size=self.batch_size,
+            call_id=context.call_id,
+            hook=hook,
+        )
+        words = guarded_words(
+            segments, chunks, regions, audio.duration_s, self.guard_opts, samples=audio.samples
+        )
+        return RecognisedWords(tuple(words), language, audio.duration_s, audio.warnings)
 
     # -- steps ------------------------------------------------------------------------------------------
 
