@@ -38,7 +38,7 @@ from dealtalk.transcription.naming import NamingOptions
 from dealtalk.transcription.oom import with_smaller_batches
 from dealtalk.transcription.protocols import CallContext, RecognisedWords
 from dealtalk.transcription.recognise import recognise
-from dealtalk.transcription.types import SpeechRegion
+from dealtalk.transcription.types import AsrSegment, SpeechRegion
 from dealtalk.transcription.vad import SileroVad, plan_chunks, speech_regions
 from dealtalk.transcription.voiceprints import VoiceprintStore
 
@@ -150,10 +150,7 @@ class SpeechEngine:
         duration = audio.duration_s
         warnings = list(audio.warnings)
         with _timed(timings, "vad"):
-            if self.settings.vad:
-                regions = speech_regions(self.vad.probabilities(audio.samples), duration)
-            else:
-                regions = [SpeechRegion(0.0, duration)]
+            regions = self._speech_regions(audio.samples, duration)
         hook("vad", completed=1.0, total=1.0)
         prior = self._prior(context)
         if not regions:
@@ -164,18 +161,7 @@ class SpeechEngine:
                 diarization = self._diarize(audio.samples, context, hook)
         chunks = plan_chunks(regions)
         with _timed(timings, "asr"):
-            segments, language = recognise(
-                self.asr,
-                self.text_lid,
-                audio.samples,
-                chunks,
-                prior=prior,
-                languages=self.settings.languages,
-                vocabulary=context.vocabulary,
-                batch_size=self.batch_size,
-                call_id=context.call_id,
-                hook=hook,
-            )
+            segments, language = self._recognise(audio.samples, chunks, prior, context, hook)
         with _timed(timings, "alignment"):
             speech = speech_spans(diarization.turns if diarization else None, regions)
             words = guarded_words(segments, chunks, speech, duration, self.guard_opts, samples=audio.samples)
@@ -206,20 +192,37 @@ class SpeechEngine:
             audio_path, max_duration_s=self.settings.max_duration_s, recording_id=context.call_id
         )
         hook("decode", completed=1.0, total=1.0)
-        regions = (
-            speech_regions(self.vad.probabilities(audio.samples), audio.duration_s)
-            if self.settings.vad
-            else [SpeechRegion(0.0, audio.duration_s)]
-        )
+        regions = self._speech_regions(audio.samples, audio.duration_s)
         hook("vad", completed=1.0, total=1.0)
         prior = self._prior(context)
         if not regions:
             return RecognisedWords((), prior or self.settings.languages[0], audio.duration_s, audio.warnings)
         chunks = plan_chunks(regions)
-        segments, language = recognise(
+        segments, language = self._recognise(audio.samples, chunks, prior, context, hook)
+        words = guarded_words(
+            segments, chunks, regions, audio.duration_s, self.guard_opts, samples=audio.samples
+        )
+        return RecognisedWords(tuple(words), language, audio.duration_s, audio.warnings)
+
+    # -- steps ------------------------------------------------------------------------------------------
+
+    def _speech_regions(self, samples: npt.NDArray[np.float32], duration: float) -> list[SpeechRegion]:
+        if not self.settings.vad:
+            return [SpeechRegion(0.0, duration)]
+        return speech_regions(self.vad.probabilities(samples), duration)
+
+    def _recognise(
+        self,
+        samples: npt.NDArray[np.float32],
+        chunks: list[SpeechRegion],
+        prior: str | None,
+        context: CallContext,
+        hook: ProgressHook,
+    ) -> tuple[list[AsrSegment], str]:
+        return recognise(
             self.asr,
             self.text_lid,
-            audio.samples,
+            samples,
             chunks,
             prior=prior,
             languages=self.settings.languages,
@@ -228,12 +231,6 @@ class SpeechEngine:
             call_id=context.call_id,
             hook=hook,
         )
-        words = guarded_words(
-            segments, chunks, regions, audio.duration_s, self.guard_opts, samples=audio.samples
-        )
-        return RecognisedWords(tuple(words), language, audio.duration_s, audio.warnings)
-
-    # -- steps ------------------------------------------------------------------------------------------
 
     def _prior(self, context: CallContext) -> str | None:
         allowed = self.settings.languages if self.asr.multilingual else ("en",)
