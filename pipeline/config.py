@@ -172,6 +172,17 @@ class SpeechSettings(_Group):
     voiceprint_threshold: float = Field(default=0.55, ge=0.0, le=1.0)
     # Audio is transcribed in windows of about this much speech, which bounds memory on 3-hour files.
     asr_window_s: float = Field(default=600.0, ge=30.0)
+    # Where the words come from when Teams provided its WebVTT transcript with speaker names (else always
+    # our ASR): "asr" ignores it; "teams" takes its words and speaker names, word timings spread over each
+    # cue and marked estimated (no ASR or diarization run); "teams_retimed" keeps its words and speakers and
+    # re-times every word our ASR also heard (ASR without diarization).
+    transcript_source: Literal["asr", "teams", "teams_retimed"] = Field(
+        default="asr",
+        description=(
+            "asr: transcribe and diarize the audio; teams: use the Teams VTT transcript's words and speaker "
+            "names with estimated word timings; teams_retimed: the Teams words and speakers, re-timed by our ASR"
+        ),
+    )
 
 
 class NlpSettings(_Group):

@@ -120,6 +120,8 @@ class WordDoc(_Doc):
     word: str
     speaker: str
     probability: float = Field(ge=0.0, le=1.0)
+    # True when the timing was not measured on the audio but spread over a Teams transcript cue.
+    estimated: bool = False
 
 
 class SentimentDoc(_Doc):

@@ -67,7 +67,7 @@ class Resources:
     # --- heavy dependencies, loaded once ---------------------------------------------------------------
     def transcriber(self) -> CallTranscriber:
         if "transcriber" not in self._cache:
-            from dealtalk.transcription.engine import load_transcriber
+            from dealtalk.transcription.loader import load_transcriber
 
             self._cache["transcriber"] = load_transcriber(self.settings)
         transcriber: CallTranscriber = self._cache["transcriber"]

@@ -22,7 +22,10 @@ _SENTENCE_END = (".", "?", "!", "…")
 
 @dataclass(frozen=True, slots=True)
 class TimedWord:
-    """A word with its timing, probability, chunk language and (after assignment) speaker label."""
+    """A word with its timing, probability, chunk language and (after assignment) speaker label.
+
+    ``estimated``: the timing was not measured on the audio (spread over a Teams transcript cue).
+    """
 
     start: float
     end: float
@@ -30,6 +33,7 @@ class TimedWord:
     probability: float
     language: str
     speaker: int = -1
+    estimated: bool = False
 
 
 def assign_speakers(

@@ -97,6 +97,7 @@ def build_transcript(
                         word=word.text.strip(),
                         speaker=speaker_id,
                         probability=min(1.0, max(0.0, word.probability)),
+                        estimated=word.estimated,
                     )
                     for word in group
                 ),

@@ -1,11 +1,12 @@
 """The speech stage: one recording in, a diarized transcript with named, role-tagged speakers out.
 
 decode -> VAD (one pass, shared) -> diarization -> ASR on VAD chunks -> guards -> words to speakers ->
-names and roles -> TranscriptDoc. Models load once in ``load_transcriber``; ``transcribe`` runs per call.
+names and roles -> TranscriptDoc. Models load once in ``loader.load_transcriber``; ``transcribe`` runs per
+call.
 
 Usage::
 
-    engine = load_transcriber(Settings.load())
+    engine = load_transcriber(Settings.load())  # dealtalk.transcription.loader
     doc = engine.transcribe(Path("call.m4a"), CallContext(call_id="rec-1", participants=people))
 """
 
@@ -21,44 +22,33 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from dealtalk.models.checksum import cached_sha256
-from dealtalk.models.device import DevicePlan, apply_torch_threads, gpu_batch_size
-from dealtalk.models.registry import ModelRegistry
-from dealtalk.pipeline.config import Settings, SpeechSettings
-from dealtalk.pipeline.documents import ModelRef, Participant, TranscriptDoc
+from dealtalk.models.device import DevicePlan
+from dealtalk.pipeline.config import SpeechSettings
+from dealtalk.pipeline.documents import ModelRef, TranscriptDoc
 from dealtalk.pipeline.progress import ProgressHook, no_progress
-from dealtalk.transcription.asr import AsrOptions, WhisperAsr
+from dealtalk.transcription.asr import WhisperAsr
 from dealtalk.transcription.assign import TimedWord, assign_speakers, group_segments, smooth_turn_edges
 from dealtalk.transcription.audio import decode_audio
-from dealtalk.transcription.compose import build_transcript, speaker_order, utterances
-from dealtalk.transcription.diarization import Diarization, DiarizationOptions, Diarizer
-from dealtalk.transcription.embedding import CamppEmbedder
-from dealtalk.transcription.guards import (
-    GuardOptions,
-    clamp_words,
-    collapse_repetitions,
-    is_known_hallucination,
-    is_unlikely_speech,
-    keep_words_in_speech,
-)
+from dealtalk.transcription.compose import build_transcript, speaker_order
+from dealtalk.transcription.diarization import Diarization, Diarizer
+from dealtalk.transcription.guards import GuardOptions, guarded_words, speech_spans
+from dealtalk.transcription.identify import enrol_sellers, identify_speakers
 from dealtalk.transcription.language import TextLanguageId, majority_language
-from dealtalk.transcription.naming import NamingOptions, SpeakerIdentity, name_speakers
+from dealtalk.transcription.naming import NamingOptions
 from dealtalk.transcription.oom import with_smaller_batches
-from dealtalk.transcription.protocols import CallContext
+from dealtalk.transcription.protocols import CallContext, RecognisedWords
+from dealtalk.transcription.recognise import recognise
 from dealtalk.transcription.types import AsrSegment, SpeechRegion
 from dealtalk.transcription.vad import SileroVad, plan_chunks, speech_regions
-from dealtalk.transcription.voiceprints import FileVoiceprintStore, VoiceprintStore, unit
+from dealtalk.transcription.voiceprints import VoiceprintStore
 
-__all__ = ["SpeechEngine", "SpeechRun", "load_transcriber"]
+__all__ = ["MAX_SPEAKERS", "NO_SPEECH", "SpeechEngine", "SpeechRun"]
 
 logger = logging.getLogger(__name__)
 
 NO_SPEECH = "no speech detected"
-# A seller is enrolled from a call only with this much talk time and this clear a naming margin.
-_ENROL_MIN_TALK_S = 10.0
-_ENROL_MIN_MARGIN = 1.5
-# A chunk whose language disagrees with the call's is re-decoded unless Whisper was this sure of it.
-_KEEP_SWITCH_PROBABILITY = 0.9
+# The most speakers a recording is diarized into when nothing else bounds the count.
+MAX_SPEAKERS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +71,7 @@ def _timed(timings: dict[str, float], step: str) -> Iterator[None]:
 class SpeechEngine:
     """Implements ``CallTranscriber`` with faster-whisper, Silero VAD and pyannote + CAM++.
 
-    Build it with ``load_transcriber``; the constructor takes already-loaded parts (tests inject them).
+    Build it with ``loader.load_transcriber``; the constructor takes already-loaded parts (tests inject them).
     """
 
     def __init__(
@@ -160,10 +150,7 @@ class SpeechEngine:
         duration = audio.duration_s
         warnings = list(audio.warnings)
         with _timed(timings, "vad"):
-            if self.settings.vad:
-                regions = speech_regions(self.vad.probabilities(audio.samples), duration)
-            else:
-                regions = [SpeechRegion(0.0, duration)]
+            regions = self._speech_regions(audio.samples, duration)
         hook("vad", completed=1.0, total=1.0)
         prior = self._prior(context)
         if not regions:
@@ -176,8 +163,8 @@ class SpeechEngine:
         with _timed(timings, "asr"):
             segments, language = self._recognise(audio.samples, chunks, prior, context, hook)
         with _timed(timings, "alignment"):
-            speech = _speech_of(diarization, regions)
-            words = self._guarded_words(segments, chunks, speech, duration)
+            speech = speech_spans(diarization.turns if diarization else None, regions)
+            words = guarded_words(segments, chunks, speech, duration, self.guard_opts, samples=audio.samples)
             if not words:
                 return SpeechRun(self._empty(context, duration, language, [*warnings, NO_SPEECH]), timings)
             doc = self._compose(context, duration, language, words, diarization, warnings)
@@ -192,7 +179,58 @@ class SpeechEngine:
         )
         return SpeechRun(doc, timings)
 
+    def recognise_words(
+        self, audio_path: Path, context: CallContext, *, progress: ProgressHook | None = None
+    ) -> RecognisedWords:
+        """Decode, VAD, ASR and guards without diarization: the words a Teams transcript is re-timed to.
+
+        Raises:
+            InvalidInput: as ``transcribe``.
+        """
+        hook = progress or no_progress
+        audio = decode_audio(
+            audio_path, max_duration_s=self.settings.max_duration_s, recording_id=context.call_id
+        )
+        hook("decode", completed=1.0, total=1.0)
+        regions = self._speech_regions(audio.samples, audio.duration_s)
+        hook("vad", completed=1.0, total=1.0)
+        prior = self._prior(context)
+        if not regions:
+            return RecognisedWords((), prior or self.settings.languages[0], audio.duration_s, audio.warnings)
+        chunks = plan_chunks(regions)
+        segments, language = self._recognise(audio.samples, chunks, prior, context, hook)
+        words = guarded_words(
+            segments, chunks, regions, audio.duration_s, self.guard_opts, samples=audio.samples
+        )
+        return RecognisedWords(tuple(words), language, audio.duration_s, audio.warnings)
+
     # -- steps ------------------------------------------------------------------------------------------
+
+    def _speech_regions(self, samples: npt.NDArray[np.float32], duration: float) -> list[SpeechRegion]:
+        if not self.settings.vad:
+            return [SpeechRegion(0.0, duration)]
+        return speech_regions(self.vad.probabilities(samples), duration)
+
+    def _recognise(
+        self,
+        samples: npt.NDArray[np.float32],
+        chunks: list[SpeechRegion],
+        prior: str | None,
+        context: CallContext,
+        hook: ProgressHook,
+    ) -> tuple[list[AsrSegment], str]:
+        return recognise(
+            self.asr,
+            self.text_lid,
+            samples,
+            chunks,
+            prior=prior,
+            languages=self.settings.languages,
+            vocabulary=context.vocabulary,
+            batch_size=self.batch_size,
+            call_id=context.call_id,
+            hook=hook,
+        )
 
     def _prior(self, context: CallContext) -> str | None:
         allowed = self.settings.languages if self.asr.multilingual else ("en",)
@@ -209,6 +247,10 @@ class SpeechEngine:
         if num is None and low is None and high is None and context.participants:
             # Not every attendee speaks, but nobody speaks who did not attend.
             high = len(context.participants)
+        if num is None and high is None:
+            # No bound at all crashed the diarizer's speaker-count clamp (uint8 counts vs. 1000): a call has
+            # far fewer voices than this anyway.
+            high = MAX_SPEAKERS
 
         def run(batch_size: int) -> Diarization:
             diarizer.batch_size = batch_size
@@ -221,81 +263,6 @@ class SpeechEngine:
             )
 
         return with_smaller_batches(run, diarizer.batch_size, what=f"diarization of {context.call_id}")
-
-    def _recognise(
-        self,
-        samples: npt.NDArray[np.float32],
-        chunks: list[SpeechRegion],
-        prior: str | None,
-        context: CallContext,
-        hook: ProgressHook,
-    ) -> tuple[list[AsrSegment], str]:
-        def run(target: list[SpeechRegion], language: str | None) -> list[AsrSegment]:
-            def once(batch_size: int) -> list[AsrSegment]:
-                return self.asr.transcribe(
-                    samples,
-                    target,
-                    language=language,
-                    vocabulary=context.vocabulary,
-                    batch_size=batch_size,
-                    on_chunks_done=lambda done: hook("asr", completed=float(done), total=float(len(target))),
-                )
-
-            return with_smaller_batches(once, self.batch_size, what=f"ASR of {context.call_id}")
-
-        segments = run(chunks, prior)
-        if prior is not None or not self.asr.multilingual or len(self.settings.languages) < 2:
-            return segments, prior or majority_language(
-                ((s.language, s.end - s.start) for s in segments), "en"
-            )
-        # Nothing told us the language: a text language-ID pass over the first transcript decides it, and
-        # chunks that Whisper put in another language without being sure are decoded again in it.
-        verdict = self.text_lid.classify(" ".join(segment.text for segment in segments))
-        language = (
-            verdict[0]
-            if verdict
-            else majority_language(
-                ((s.language, s.end - s.start) for s in segments), self.settings.languages[0]
-            )
-        )
-        redo = sorted(
-            {
-                s.chunk
-                for s in segments
-                if s.language != language and s.language_probability < _KEEP_SWITCH_PROBABILITY
-            }
-        )
-        if redo:
-            logger.info("call %s: re-decoding %d chunk(s) in %s", context.call_id, len(redo), language)
-            again = run([chunks[i] for i in redo], language)
-            again = [replace(segment, chunk=redo[segment.chunk]) for segment in again]
-            segments = sorted(
-                [s for s in segments if s.chunk not in set(redo)] + again, key=lambda s: s.start
-            )
-        return segments, language
-
-    def _guarded_words(
-        self,
-        segments: list[AsrSegment],
-        chunks: list[SpeechRegion],
-        speech: list[SpeechRegion],
-        duration: float,
-    ) -> list[TimedWord]:
-        words: list[TimedWord] = []
-        for segment in segments:
-            if is_unlikely_speech(segment, self.guard_opts) or is_known_hallucination(segment.text):
-                continue
-            chunk = chunks[segment.chunk] if segment.chunk < len(chunks) else SpeechRegion(0.0, duration)
-            kept = collapse_repetitions(segment.words, self.guard_opts.max_repeats)
-            kept = clamp_words(kept, chunk.start, min(chunk.end, duration))
-            kept = keep_words_in_speech(kept, speech, self.guard_opts.speech_tolerance_s)
-            words += [
-                TimedWord(w.start, w.end, w.text, w.probability, segment.language)
-                for w in kept
-                if w.text.strip()
-            ]
-        words.sort(key=lambda word: word.start)
-        return words
 
     def _compose(
         self,
@@ -312,9 +279,17 @@ class SpeechEngine:
         groups = group_segments(words)
         segment_languages = [self._segment_language(group) for group in groups]
         order = speaker_order(words, diarization.turns if diarization else ())
-        identities = self._identities(order, context, groups, diarization)
+        identities = identify_speakers(
+            order,
+            context.participants,
+            groups,
+            diarization,
+            voiceprints=self.voiceprints,
+            models=self._models,
+            opts=self.naming_opts,
+        )
         if diarization is not None:
-            self._enrol(identities, diarization)
+            enrol_sellers(identities, diarization, voiceprints=self.voiceprints, models=self._models)
         return build_transcript(
             call_id=context.call_id,
             language=language,
@@ -333,72 +308,6 @@ class SpeechEngine:
             return verdict[0]
         return majority_language(((w.language, w.end - w.start) for w in group), group[0].language)
 
-    def _identities(
-        self,
-        order: list[int],
-        context: CallContext,
-        groups: list[list[TimedWord]],
-        diarization: Diarization | None,
-    ) -> dict[int, SpeakerIdentity]:
-        participants = list(context.participants)
-        attendees_known = bool(participants)
-        voice: dict[tuple[int, str], float] = {}
-        if self.voiceprints is not None and diarization is not None and "speaker-embedding" in self._models:
-            model_sha = self._models["speaker-embedding"].sha256
-            if attendees_known:
-                prints = [
-                    p
-                    for p in (
-                        self.voiceprints.get(person.email, model_sha256=model_sha)
-                        for person in participants
-                        if person.role == "seller" and person.email
-                    )
-                    if p is not None
-                ]
-            else:
-                prints = self.voiceprints.all(model_sha256=model_sha)
-                participants = [Participant(name=p.name, email=p.email, role="seller") for p in prints]
-            for label in order:
-                if label < len(diarization.centroids):
-                    centroid = unit(diarization.centroids[label])
-                    for voiceprint in prints:
-                        voice[(label, voiceprint.email.lower())] = float(
-                            np.dot(centroid, voiceprint.embedding)
-                        )
-        return name_speakers(
-            order,
-            participants,
-            utterances(groups),
-            voice=voice,
-            attendees_known=attendees_known,
-            opts=self.naming_opts,
-        )
-
-    def _enrol(self, identities: dict[int, SpeakerIdentity], diarization: Diarization) -> None:
-        if self.voiceprints is None or "speaker-embedding" not in self._models:
-            return
-        talk: dict[int, float] = {}
-        for turn in diarization.exclusive:
-            talk[turn.speaker] = talk.get(turn.speaker, 0.0) + turn.duration
-        for label, identity in identities.items():
-            confident = identity.source == "voiceprint" or (
-                identity.source == "cues" and identity.margin >= _ENROL_MIN_MARGIN
-            )
-            if (
-                identity.role != "seller"
-                or not identity.email
-                or not confident
-                or talk.get(label, 0.0) < _ENROL_MIN_TALK_S
-                or label >= len(diarization.centroids)
-            ):
-                continue
-            self.voiceprints.enrol(
-                identity.email,
-                identity.name,
-                diarization.centroids[label],
-                model_sha256=self._models["speaker-embedding"].sha256,
-            )
-
     def _empty(
         self, context: CallContext, duration: float, language: str | None, warnings: list[str]
     ) -> TranscriptDoc:
@@ -411,108 +320,3 @@ class SpeechEngine:
             models=self.models,
             warnings=tuple(warnings),
         )
-
-
-def _speech_of(diarization: Diarization | None, regions: list[SpeechRegion]) -> list[SpeechRegion]:
-    """Where words may be: the diarized speech when there is a diarization, else the VAD regions."""
-    if diarization is None:
-        return regions
-    merged: list[SpeechRegion] = []
-    for turn in sorted(diarization.turns, key=lambda t: t.start):
-        if merged and turn.start <= merged[-1].end:
-            merged[-1] = SpeechRegion(merged[-1].start, max(merged[-1].end, turn.end))
-        else:
-            merged.append(SpeechRegion(turn.start, turn.end))
-    return merged
-
-
-def load_transcriber(settings: Settings) -> SpeechEngine:
-    """Load every speech model once (registry: checksums, device, precision, threads) and build the engine.
-
-    Args:
-        settings: the application settings (``speech`` group, ``model_cache_dir``, ``data_dir``).
-
-    Returns:
-        A ``CallTranscriber`` that the worker keeps for its lifetime.
-
-    Raises:
-        ConfigurationError: a model spec does not resolve, a checksum is wrong, or the device is unusable.
-    """
-    speech = settings.speech
-    registry = ModelRegistry(settings)
-    plan = registry.plan
-    if plan.device == "cpu":
-        apply_torch_threads(plan)
-    asr_model = registry.load("asr", speech.asr_model)
-    # ~64 MiB of activations per batch item plus a share of the weights (large-v3 needs far more than base).
-    per_item = 64 * 2**20 + int(0.25 * (asr_model.path / "model.bin").stat().st_size)
-    batch_size = (
-        gpu_batch_size(plan, per_item_bytes=per_item, ceiling=max(speech.batch_size, 16))
-        if plan.device == "cuda"
-        else speech.batch_size
-    )
-    asr = WhisperAsr(
-        asr_model.model,
-        AsrOptions(
-            beam_size=speech.beam_size,
-            batch_size=batch_size,
-            languages=speech.languages,
-            window_s=speech.asr_window_s,
-        ),
-    )
-    vad = SileroVad()
-    models: dict[str, ModelRef] = {"asr": asr_model.ref, "vad": _vad_ref(vad, settings)}
-    diarizer = None
-    if speech.diarization:
-        segmentation = registry.load("segmentation", speech.segmentation_model)
-        embedding = registry.load("speaker-embedding", speech.embedding_model)
-        embedder = CamppEmbedder(embedding.model, device=plan.torch_device)
-        diarizer = Diarizer(
-            segmentation.model,
-            embedder,
-            DiarizationOptions(
-                step=speech.segmentation_step,
-                threshold=0.5,
-                min_duration_off=0.5,
-                batch_size=32 if plan.device == "cuda" else 16,
-            ),
-            device=plan.torch_device,
-        )
-        models["diarization"] = ModelRef(
-            name=f"pyannote.audio 4 recipe: {segmentation.ref.name} + {embedding.ref.name}",
-            version=f"step={speech.segmentation_step};threshold=0.5",
-            source=segmentation.ref.source,
-            sha256=_combined(segmentation.ref.sha256, embedding.ref.sha256),
-        )
-        models["segmentation"] = segmentation.ref
-        models["speaker-embedding"] = embedding.ref
-    voiceprints = FileVoiceprintStore(settings.data_dir / "voiceprints") if speech.voiceprints else None
-    return SpeechEngine(
-        settings=speech,
-        plan=plan,
-        asr=asr,
-        vad=vad,
-        diarizer=diarizer,
-        text_lid=TextLanguageId(speech.languages),
-        models=models,
-        voiceprints=voiceprints,
-        batch_size=batch_size,
-    )
-
-
-def _vad_ref(vad: SileroVad, settings: Settings) -> ModelRef:
-    import importlib.metadata
-
-    version = importlib.metadata.version("faster-whisper")
-    return ModelRef(
-        name="silero-vad-v6",
-        version=version,
-        source=f"pypi:faster-whisper=={version}",
-        sha256=cached_sha256(vad.model_path, settings.model_cache_dir / ".stamps"),
-    )
-
-
-def _combined(*digests: str) -> str:
-    import hashlib
-
-    return hashlib.sha256("".join(digests).encode()).hexdigest()

@@ -2,25 +2,35 @@
 
 * text invented on silence, music, hold tones or noise: Whisper's own no-speech rule, a list of phrases it
   is known to invent (subtitle credits), and words outside the speech the diarization found;
-* repetition loops ("thank you thank you thank you ..."): repeated n-grams are cut back;
+* repetition loops ("thank you thank you thank you ..."): repeated n-grams are cut back, and a segment whose
+  text still compresses like a loop (Whisper's compression-ratio rule) is dropped;
 * timestamps past the end of the chunk or the recording: clamped, or the word dropped.
 """
 
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from dealtalk.transcription.types import AsrSegment, AsrWord, SpeechRegion
+import numpy as np
+import numpy.typing as npt
+
+from dealtalk.transcription.assign import TimedWord
+from dealtalk.transcription.types import AsrSegment, AsrWord, SpeakerTurn, SpeechRegion
 
 __all__ = [
     "GuardOptions",
     "clamp_words",
     "collapse_repetitions",
+    "compression_ratio",
+    "guarded_words",
     "is_known_hallucination",
     "is_unlikely_speech",
+    "keep_audible_words",
     "keep_words_in_speech",
+    "speech_spans",
 ]
 
 
@@ -31,12 +41,18 @@ class GuardOptions:
         average log-probability is dropped (Whisper's own rule; the batched decoder does not apply it).
     speech_tolerance_s: a word must overlap speech widened by this much.
     max_repeats: how many back-to-back copies of a phrase are kept (1-word phrases keep one more).
+    compression_ratio_threshold: a segment whose text, after cutting repeats, compresses better than this
+        (gzip ratio) is a loop the n-gram cut could not see and is dropped (Whisper's own rule uses 2.4 to
+        trigger a fallback decode, which the batched decoder never does).
+    silence_floor_dbfs: a word whose audio is quieter than this (RMS, dB full scale) lies on digital silence.
     """
 
     no_speech_threshold: float = 0.6
     logprob_threshold: float = -1.0
     speech_tolerance_s: float = 0.25
     max_repeats: int = 2
+    compression_ratio_threshold: float = 2.4
+    silence_floor_dbfs: float = -60.0
 
 
 # Phrases Whisper produces on non-speech because its training data had them in subtitle files.
@@ -74,6 +90,12 @@ def is_known_hallucination(text: str) -> bool:
     return bool(normalised) and (
         normalised in _KNOWN_HALLUCINATIONS or "amaraorg" in normalised.replace(" ", "")
     )
+
+
+def compression_ratio(text: str) -> float:
+    """gzip compression ratio of ``text`` as Whisper computes it (high = repetitive; 0 for empty text)."""
+    data = text.encode("utf-8")
+    return len(data) / len(zlib.compress(data)) if data else 0.0
 
 
 def is_unlikely_speech(segment: AsrSegment, opts: GuardOptions = GuardOptions()) -> bool:
@@ -153,3 +175,72 @@ def keep_words_in_speech(
                 break
             k += 1
     return out
+
+
+def keep_audible_words(
+    words: Sequence[TimedWord],
+    samples: npt.NDArray[np.float32],
+    *,
+    floor_dbfs: float = -60.0,
+    sample_rate: int = 16_000,
+) -> list[TimedWord]:
+    """Drop words whose own stretch of audio is digital silence.
+
+    Whisper says "you" on 8 s of zeros with no-speech probability 0.68 and log-probability -0.93, just inside
+    its own no-speech rule; when the VAD is off (or lets silence through) nothing else would stop it.
+    """
+    floor = 10.0 ** (floor_dbfs / 20.0)
+    out: list[TimedWord] = []
+    for word in words:
+        first = max(0, int(word.start * sample_rate))
+        span = samples[first : max(int(word.end * sample_rate), first + 1)]
+        if span.size and float(np.sqrt(np.mean(np.square(span, dtype=np.float64)))) >= floor:
+            out.append(word)
+    return out
+
+
+def speech_spans(turns: Sequence[SpeakerTurn] | None, regions: Sequence[SpeechRegion]) -> list[SpeechRegion]:
+    """Where words may be: the diarized turns merged when there is a diarization, else the VAD regions."""
+    if turns is None:
+        return list(regions)
+    merged: list[SpeechRegion] = []
+    for turn in sorted(turns, key=lambda t: t.start):
+        if merged and turn.start <= merged[-1].end:
+            merged[-1] = SpeechRegion(merged[-1].start, max(merged[-1].end, turn.end))
+        else:
+            merged.append(SpeechRegion(turn.start, turn.end))
+    return merged
+
+
+def guarded_words(
+    segments: Sequence[AsrSegment],
+    chunks: Sequence[SpeechRegion],
+    speech: Sequence[SpeechRegion],
+    duration_s: float,
+    opts: GuardOptions = GuardOptions(),
+    *,
+    samples: npt.NDArray[np.float32] | None = None,
+) -> list[TimedWord]:
+    """Every guard applied to the ASR output of a call: the words that survive, in time order.
+
+    Segments that look like silence or a known hallucination are dropped whole; repetition loops are cut
+    (and a segment that still compresses like a loop is dropped); with ``samples``, words on digital silence go;
+    words are clamped to their chunk and the recording, and must overlap ``speech``.
+    """
+    words: list[TimedWord] = []
+    for segment in segments:
+        if is_unlikely_speech(segment, opts) or is_known_hallucination(segment.text):
+            continue
+        chunk = chunks[segment.chunk] if segment.chunk < len(chunks) else SpeechRegion(0.0, duration_s)
+        kept = collapse_repetitions(segment.words, opts.max_repeats)
+        if compression_ratio("".join(w.text for w in kept)) > opts.compression_ratio_threshold:
+            continue
+        kept = clamp_words(kept, chunk.start, min(chunk.end, duration_s))
+        kept = keep_words_in_speech(kept, speech, opts.speech_tolerance_s)
+        words += [
+            TimedWord(w.start, w.end, w.text, w.probability, segment.language) for w in kept if w.text.strip()
+        ]
+    words.sort(key=lambda word: word.start)
+    if samples is not None:
+        words = keep_audible_words(words, samples, floor_dbfs=opts.silence_floor_dbfs)
+    return words

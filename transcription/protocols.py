@@ -8,8 +8,9 @@ from typing import Protocol
 
 from dealtalk.pipeline.documents import ModelRef, Participant, TranscriptDoc
 from dealtalk.pipeline.progress import ProgressHook
+from dealtalk.transcription.assign import TimedWord
 
-__all__ = ["CallContext", "CallTranscriber"]
+__all__ = ["CallContext", "CallTranscriber", "RecognisedWords"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,16 @@ class CallContext:
     vocabulary: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class RecognisedWords:
+    """What the ASR heard in a recording, without speakers: guarded words in time order."""
+
+    words: tuple[TimedWord, ...]
+    language: str
+    duration_s: float
+    warnings: tuple[str, ...] = ()
+
+
 class CallTranscriber(Protocol):
     """Decodes, transcribes and diarizes one recording; names speakers and gives them roles."""
 
@@ -52,4 +63,14 @@ class CallTranscriber(Protocol):
         Raises:
             InvalidInput: unreadable, empty, truncated or over-long audio (message names the cause).
             TransientError: a resource problem worth retrying (e.g. GPU out of memory after fallbacks).
+        """
+
+    def recognise_words(
+        self, audio_path: Path, context: CallContext, *, progress: ProgressHook | None = None
+    ) -> RecognisedWords:
+        """Words and timings of one recording without diarization (to re-time a Teams transcript).
+
+        Raises:
+            InvalidInput: as ``transcribe``.
+            TransientError: as ``transcribe``.
         """

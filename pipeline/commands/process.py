@@ -80,7 +80,7 @@ def process(
     configure_logging("WARNING", settings.log_format)
     from dealtalk.nlp.engine import load_engine
     from dealtalk.pipeline.local_run import process_audio
-    from dealtalk.transcription.engine import load_transcriber
+    from dealtalk.transcription.loader import load_transcriber
 
     transcriber = load_transcriber(settings)
     engine = load_engine(settings)

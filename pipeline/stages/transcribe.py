@@ -1,6 +1,12 @@
-"""Stage 2, transcribe: audio -> who said what, when (AudioStored -> TranscriptReady)."""
+"""Stage 2, transcribe: audio -> who said what, when (AudioStored -> TranscriptReady).
+
+The words come from our ASR, or (``DEALTALK_SPEECH__TRANSCRIPT_SOURCE=teams|teams_retimed``) from the Teams
+VTT transcript when Graph provided one; a VTT that cannot be used falls back to the ASR, with a warning.
+"""
 
 from __future__ import annotations
+
+import logging
 
 from sqlalchemy.orm import Session
 
@@ -13,8 +19,12 @@ from dealtalk.pipeline.progress import ProgressHook
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store.projections import save_transcript
 from dealtalk.transcription.protocols import CallContext, CallTranscriber
+from dealtalk.transcription.teams_input import teams_call_transcript
+from dealtalk.transcription.vtt import VttError
 
-__all__ = ["build_transcribe_stage", "call_context", "transcribe_audio"]
+__all__ = ["build_transcribe_stage", "call_context", "stage_version", "transcribe_audio"]
+
+logger = logging.getLogger(__name__)
 
 # Teams puts at most this many people in a call we still diarize with a fixed speaker count.
 _MAX_SPEAKER_HINT = 8
@@ -64,7 +74,30 @@ def transcribe_audio(
         InvalidInput: the audio cannot be decoded, is too long, or holds no speech (the reason is named).
     """
     context = call_context(event.recording_id, event.meeting, speech, tenant, competitors)
-    doc = transcriber.transcribe(blobs.local_path(event.audio), context, progress=progress)
+    audio_path = blobs.local_path(event.audio)
+    doc: TranscriptDoc | None = None
+    fallback: tuple[str, ...] = ()
+    if speech.transcript_source != "asr" and event.teams_transcript is not None:
+        try:
+            doc = teams_call_transcript(
+                blobs.read_bytes(event.teams_transcript),
+                vtt_sha256=event.teams_transcript.sha256,
+                audio_path=audio_path,
+                context=context,
+                transcriber=transcriber,
+                retimed=speech.transcript_source == "teams_retimed",
+                languages=speech.languages,
+                progress=progress,
+            )
+        except VttError as exc:
+            logger.warning("recording=%s: Teams transcript unusable, using ASR: %s", event.recording_id, exc)
+            fallback = (
+                f"the Teams transcript could not be used ({exc.message}); transcribed from the audio",
+            )
+    if doc is None:
+        doc = transcriber.transcribe(audio_path, context, progress=progress)
+        if fallback:
+            doc = doc.model_copy(update={"warnings": (*doc.warnings, *fallback)})
     if not doc.segments:
         # Nothing to analyse or publish: a silent or music-only recording is reported, not sent to the CRM.
         notes = f" ({'; '.join(doc.warnings)})" if doc.warnings else ""
@@ -81,6 +114,13 @@ def transcribe_audio(
     )
 
 
+def stage_version(transcriber: CallTranscriber, speech: SpeechSettings) -> str:
+    """The transcriber's version, plus the transcript source when it is not our ASR alone."""
+    if speech.transcript_source == "asr":
+        return transcriber.version
+    return f"{transcriber.version};source={speech.transcript_source}"
+
+
 def build_transcribe_stage(
     *,
     transcriber: CallTranscriber,
@@ -90,6 +130,8 @@ def build_transcribe_stage(
     competitors: tuple[str, ...] = (),
     progress: ProgressHook | None = None,
 ) -> Stage[AudioStored, TranscriptReady]:
+    version = stage_version(transcriber, speech)
+
     def run(event: AudioStored) -> TranscriptReady:
         return transcribe_audio(
             event,
@@ -103,8 +145,6 @@ def build_transcribe_stage(
 
     def persist(session: Session, event: AudioStored, output: TranscriptReady) -> None:
         doc = TranscriptDoc.model_validate_json(blobs.read_bytes(output.transcript))
-        save_transcript(session, output, doc, version=transcriber.version)
+        save_transcript(session, output, doc, version=version)
 
-    return Stage(
-        name="transcribe", consumes=AudioStored, run=run, version=transcriber.version, persist=persist
-    )
+    return Stage(name="transcribe", consumes=AudioStored, run=run, version=version, persist=persist)
