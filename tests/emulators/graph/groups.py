@@ -13,15 +13,11 @@ than being ignored, so that a test cannot pass by accident.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
-import secrets
 import urllib.parse
 from typing import Any
 
 from ..http import Request, Response, json_response
+from .page_tokens import PageTokens
 from .state import Group, Tenant, User
 from .subscriptions import GraphError
 
@@ -49,21 +45,10 @@ class GroupMembers:
         self.tenant = tenant
         self.url = url
         self.page_size = page_size
-        self._key = secrets.token_bytes(16)
+        self._tokens = PageTokens()
 
-    def _sign(self, state: dict[str, Any]) -> str:
-        raw = json.dumps(state, separators=(",", ":")).encode()
-        mac = hmac.new(self._key, raw, hashlib.sha256).digest()[:12]
-        return base64.urlsafe_b64encode(raw + mac).decode().rstrip("=")
-
-    def _unsign(self, token: str, group_id: str, cast: str) -> int:
-        try:
-            blob = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            raw, mac = blob[:-12], blob[-12:]
-            valid = hmac.compare_digest(mac, hmac.new(self._key, raw, hashlib.sha256).digest()[:12])
-            state: dict[str, Any] = json.loads(raw) if valid else {}
-        except (ValueError, json.JSONDecodeError):
-            state = {}
+    def _offset(self, token: str, group_id: str, cast: str) -> int:
+        state = self._tokens.read(token)
         if state.get("g") != group_id or state.get("c") != cast:
             raise GraphError(
                 400, "Request_BadRequest", "The specified page token value has expired or is invalid."
@@ -106,7 +91,7 @@ class GroupMembers:
         if cast:
             members = [m for m in members if isinstance(m, User)]
         token = query.get("$skiptoken") or query.get("$skipToken")
-        offset = self._unsign(token, group.id, cast) if token else 0
+        offset = self._offset(token, group.id, cast) if token else 0
         page = members[offset : offset + size]
         payload: dict[str, Any] = {
             "@odata.context": f"{self.url}/v1.0/$metadata#{'users' if cast else 'directoryObjects'}",
@@ -116,7 +101,7 @@ class GroupMembers:
             payload["@odata.count"] = len(members)
         if offset + size < len(members):
             kept = [(k, v) for k, v in query.items() if k.lower() != "$skiptoken"]
-            kept.append(("$skiptoken", self._sign({"g": group.id, "c": cast, "o": offset + size})))
+            kept.append(("$skiptoken", self._tokens.sign({"g": group.id, "c": cast, "o": offset + size})))
             payload["@odata.nextLink"] = (
                 f"{self.url}{request.raw_path}?{urllib.parse.urlencode(kept, safe='$')}"
             )

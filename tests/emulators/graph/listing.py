@@ -9,16 +9,12 @@ opaque and signed; a tampered one is a 400, an expired one (``expire_delta_token
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import json
 import re
-import secrets
 from datetime import UTC, datetime
 from typing import Any
 
 from ..http import Request, Response, json_response
+from .page_tokens import PageTokens
 from .state import Tenant
 from .subscriptions import GraphError
 
@@ -34,21 +30,10 @@ class RecordingListing:
         self.url = url
         self.page_size = page_size
         self.generation = 0
-        self._key = secrets.token_bytes(16)
-
-    def _sign(self, state: dict[str, Any]) -> str:
-        raw = json.dumps(state, separators=(",", ":")).encode()
-        mac = hmac.new(self._key, raw, hashlib.sha256).digest()[:12]
-        return base64.urlsafe_b64encode(raw + mac).decode().rstrip("=")
+        self._tokens = PageTokens()
 
     def _unsign(self, token: str) -> dict[str, Any]:
-        try:
-            blob = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-            raw, mac = blob[:-12], blob[-12:]
-            valid = hmac.compare_digest(mac, hmac.new(self._key, raw, hashlib.sha256).digest()[:12])
-            state: dict[str, Any] = json.loads(raw) if valid else {}
-        except (ValueError, json.JSONDecodeError):
-            state = {}
+        state = self._tokens.read(token)
         if not state:
             raise GraphError(400, "BadRequest", "The skip token or delta token is malformed.")
         if state.get("g") != self.generation:
@@ -108,11 +93,11 @@ class RecordingListing:
         }
         if state["p"] + size < len(rows):
             payload["@odata.nextLink"] = (
-                f"{link_base}?skipToken={self._sign({**state, 'p': state['p'] + size})}"
+                f"{link_base}?skipToken={self._tokens.sign({**state, 'p': state['p'] + size})}"
             )
         elif delta:
             payload["@odata.deltaLink"] = (
-                f"{link_base}?skipToken={self._sign({'a': state['h'], 'h': None, 'p': 0, 'g': self.generation})}"
+                f"{link_base}?skipToken={self._tokens.sign({'a': state['h'], 'h': None, 'p': 0, 'g': self.generation})}"
             )
         return json_response(200, payload)
 
