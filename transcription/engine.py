@@ -33,7 +33,7 @@ from dealtalk.transcription.compose import build_transcript, speaker_order
 from dealtalk.transcription.diarization import Diarization, Diarizer
 from dealtalk.transcription.guards import GuardOptions, guarded_words, speech_spans
 from dealtalk.transcription.identify import enrol_sellers, identify_speakers
-from dealtalk.transcription.language import TextLanguageId, majority_language
+from dealtalk.transcription.language import TextLanguageId, majority_language, segment_language
 from dealtalk.transcription.naming import NamingOptions
 from dealtalk.transcription.oom import with_smaller_batches
 from dealtalk.transcription.protocols import CallContext, RecognisedWords
@@ -303,10 +303,8 @@ class SpeechEngine:
         )
 
     def _segment_language(self, group: list[TimedWord]) -> str:
-        verdict = self.text_lid.classify("".join(word.text for word in group))
-        if verdict is not None and verdict[1] >= 0.9:
-            return verdict[0]
-        return majority_language(((w.language, w.end - w.start) for w in group), group[0].language)
+        spoken = majority_language(((w.language, w.end - w.start) for w in group), group[0].language)
+        return segment_language("".join(word.text for word in group), self.text_lid.classify, spoken)
 
     def _empty(
         self, context: CallContext, duration: float, language: str | None, warnings: list[str]

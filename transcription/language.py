@@ -9,7 +9,7 @@ call's language when nothing else knew it, and labels each segment's language fo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 __all__ = ["TextLanguageId", "choose_language", "language_from_locale", "majority_language"]
@@ -64,6 +64,18 @@ def majority_language(spans: Iterable[tuple[str, float]], default: str) -> str:
     if not totals:
         return default
     return max(totals, key=lambda code: totals[code])
+
+
+# A segment's text-LID verdict overrides the language it would otherwise get only when this sure.
+SEGMENT_LANGUAGE_CONFIDENCE = 0.9
+
+
+def segment_language(
+    text: str, classify: Callable[[str], tuple[str, float] | None] | None, otherwise: str
+) -> str:
+    """A segment's language: the text-LID verdict when it is sure (code-switching), else ``otherwise``."""
+    verdict = classify(text) if classify is not None else None
+    return verdict[0] if verdict is not None and verdict[1] >= SEGMENT_LANGUAGE_CONFIDENCE else otherwise
 
 
 class TextLanguageId:

@@ -23,6 +23,7 @@ from dataclasses import replace
 from dealtalk.pipeline.documents import ModelRef, Participant, Role, TranscriptDoc
 from dealtalk.transcription.assign import TimedWord, group_segments
 from dealtalk.transcription.compose import build_transcript, utterances
+from dealtalk.transcription.language import segment_language
 from dealtalk.transcription.naming import SpeakerIdentity, name_speakers
 from dealtalk.transcription.protocols import CallContext
 from dealtalk.transcription.retime import retime, spread
@@ -33,8 +34,6 @@ __all__ = ["ESTIMATED_TIMINGS", "cue_words", "match_voices", "teams_ref", "teams
 ESTIMATED_TIMINGS = "word timings are estimated: each Teams transcript cue's time is spread over its words"
 # Teams transcript words carry no confidence; this is what they get unless our ASR heard them too.
 _TEAMS_WORD_PROBABILITY = 1.0
-# A segment's text-LID verdict overrides the call language only when this sure.
-_SEGMENT_LANGUAGE_CONFIDENCE = 0.9
 _PARENTHETICAL = re.compile(r"\([^)]*\)|\[[^]]*\]")
 
 Classifier = Callable[[str], "tuple[str, float] | None"]
@@ -187,7 +186,9 @@ def teams_transcript(
         notes.append(ESTIMATED_TIMINGS)
     groups = group_segments(words)
     identities = match_voices(voices, context.participants, groups)
-    segment_languages = [_segment_language(group, language, classify) for group in groups]
+    segment_languages = [
+        segment_language("".join(word.text for word in group), classify, language) for group in groups
+    ]
     end = max((word.end for word in words), default=0.0)
     return build_transcript(
         call_id=context.call_id,
@@ -200,10 +201,3 @@ def teams_transcript(
         models=models,
         warnings=notes,
     )
-
-
-def _segment_language(group: Sequence[TimedWord], language: str, classify: Classifier | None) -> str:
-    if classify is None:
-        return language
-    verdict = classify("".join(word.text for word in group))
-    return verdict[0] if verdict is not None and verdict[1] >= _SEGMENT_LANGUAGE_CONFIDENCE else language
