@@ -47,8 +47,13 @@ Which set was seen when:
 * The union reads the heads' thresholds plus a margin of 0.10 when a head alone raises a risk, and a rule
   hit for a deal-negative risk on a customer turn makes the turn negative (the labelling guidelines' rule);
   both were chosen on train cross-validation and checked on dev.
-* Targets of the issue (sentiment macro-F1 >= 0.80, risk micro-F1 >= 0.85, action F1 >= 0.85) are for dev;
-  see the holdout2 rows for what to expect on unseen phrasing.
+* Targets of the issue (sentiment macro-F1 >= 0.80, risk micro-F1 >= 0.85, action F1 >= 0.85) are met on
+  dev. On the sealed holdout2 the union went from 0.736 / 0.601 / 0.792 (heads-2) to 0.750 / 0.686 / 0.830
+  (heads-3), and rules alone from recall 0.217 to 0.382 at precision 0.77: better, and still short of every
+  target on unseen phrasing. Expect a customer's data to score near the holdout2 rows, not the dev rows.
+* Tried and not adopted: a one-hidden-layer MLP on the embedding (sentiment: CV macro-F1 0.736 vs 0.711 for
+  the plain logistic head, but dev 0.685 vs 0.746; risk, multi-label: CV micro-F1 0.30 vs 0.70) and other
+  regularisation strengths (C 1 and 16 for the risk heads, 4 and 64 for the union sentiment head).
 """
 
 
