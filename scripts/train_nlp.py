@@ -29,7 +29,7 @@ from dealtalk.nlp.text import sentences
 from dealtalk.pipeline.config import Settings
 
 SEED = 20261116
-VERSION = "heads-2"
+VERSION = "heads-3"
 RULE_FEATURE_DROPOUT = 0.5
 
 

@@ -26,10 +26,22 @@ def test_committed_sets_meet_the_brief() -> None:
     assert len({u.id for u in both}) == len(both)
 
 
-def test_holdout_is_disjoint_from_training() -> None:
-    holdout = read_dataset(DATA / "holdout.jsonl")
-    seen = {u.text for u in read_dataset(DATA / "train.jsonl") + read_dataset(DATA / "dev.jsonl")}
-    assert not {u.text for u in holdout} & seen
+@pytest.mark.parametrize("name", ["holdout", "holdout2"])
+def test_holdouts_are_disjoint_from_training(name: str) -> None:
+    holdout = read_dataset(DATA / f"{name}.jsonl")
+    seen = {u.text.lower() for u in read_dataset(DATA / "train.jsonl") + read_dataset(DATA / "dev.jsonl")}
+    assert not {u.text.lower() for u in holdout} & seen
+
+
+def test_sealed_holdout_covers_the_brief() -> None:
+    sealed = read_dataset(DATA / "holdout2.jsonl")
+    older = {u.text.lower() for u in read_dataset(DATA / "holdout.jsonl")}
+    assert not {u.text.lower() for u in sealed} & older
+    positives = Counter(label for u in sealed for label in u.risks)
+    assert all(positives[label] >= 10 for label in RISK_LABELS), positives
+    assert 0.40 <= sum(not u.risks for u in sealed) / len(sealed) <= 0.55
+    combinations = {(lang, role) for lang in ("nl", "en") for role in ("customer", "seller")}
+    assert {(u.lang, u.role) for u in sealed} == combinations
 
 
 @pytest.mark.parametrize(
