@@ -123,8 +123,8 @@ def _child(*args: str) -> dict[str, Any]:
 
 
 def long_lines(minutes: float) -> list[Line]:
-    """English lines for a long four-speaker call of about ``minutes`` (about 8 s of speech a line)."""
-    lines = eight_speaker_lines(int(minutes * 60 / 8.5), seed=7)
+    """English lines for a long four-speaker call of about ``minutes`` (about 6 s a line with its gap)."""
+    lines = eight_speaker_lines(int(minutes * 60 / 6.0), seed=7)
     return [Line(f"p{int(line.speaker[1:]) % 4}", "en", line.text) for line in lines]
 
 
