@@ -20,7 +20,8 @@ os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 
 from dealtalk.pipeline.config import Settings
 from dealtalk.transcription.diarization import Diarization, Diarizer
-from dealtalk.transcription.engine import SpeechEngine, load_transcriber
+from dealtalk.transcription.engine import SpeechEngine
+from dealtalk.transcription.loader import load_transcriber
 
 __all__ = ["RecordingDiarizer", "eight_speaker_lines", "generated_calls", "host_facts", "load_engine"]
 
