@@ -137,6 +137,18 @@ def _blocks(lines: list[str]) -> list[tuple[int, list[str]]]:
     return blocks
 
 
+# Only what looks like a timing is quoted in an error: a line of spoken text is personal data, and these
+# messages reach logs and the dead-letter reason.
+_TIMING_LIKE = re.compile(r"[0-9:.,\->\s]*")
+
+
+def _shown(line: str) -> str:
+    line = line.strip()
+    if _TIMING_LIKE.fullmatch(line):
+        return repr(line[:60])
+    return f"a text line ({len(line)} characters)"
+
+
 def parse_vtt(data: str | bytes) -> tuple[VttCue, ...]:
     """Parse a WebVTT transcript into cues in file order, one per voice span.
 
@@ -161,7 +173,7 @@ def parse_vtt(data: str | bytes) -> tuple[VttCue, ...]:
     lines = text.split("\n")
     header = lines[0] if lines else ""
     if not (header == "WEBVTT" or header.startswith(("WEBVTT ", "WEBVTT\t"))):
-        raise VttError(f"line 1: a WebVTT file starts with 'WEBVTT', found {header[:40]!r}")
+        raise VttError(f"line 1: a WebVTT file starts with 'WEBVTT', found {_shown(header)}")
     blocks = _blocks(lines)
     header_block = blocks[0][1] if blocks and blocks[0][0] == 1 else []
     for offset, line in enumerate(header_block):
@@ -179,8 +191,8 @@ def parse_vtt(data: str | bytes) -> tuple[VttCue, ...]:
         if "-->" not in block[0]:
             identifier, timing_at = block[0].strip(), 1
         if timing_at >= len(block) or "-->" not in block[timing_at]:
-            found = repr(block[timing_at][:60]) if timing_at < len(block) else "the end of the block"
-            after = f" after the cue identifier {identifier[:60]!r} (line {first})" if identifier else ""
+            found = _shown(block[timing_at]) if timing_at < len(block) else "the end of the block"
+            after = f" after the cue identifier {_shown(identifier)} (line {first})" if identifier else ""
             raise VttError(
                 f"line {first + timing_at}: expected a cue timing 'start --> end' "
                 f"(e.g. 00:00:01.000 --> 00:00:04.000){after}, found {found}"
@@ -188,7 +200,7 @@ def parse_vtt(data: str | bytes) -> tuple[VttCue, ...]:
         line_number = first + timing_at
         match = _TIMING.match(block[timing_at].strip())
         if match is None:
-            raise VttError(f"line {line_number}: malformed cue timing {block[timing_at][:60]!r}")
+            raise VttError(f"line {line_number}: malformed cue timing {_shown(block[timing_at])}")
         try:
             start, end = parse_timestamp(match.group(1)), parse_timestamp(match.group(2))
         except ValueError as exc:

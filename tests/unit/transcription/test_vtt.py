@@ -79,9 +79,11 @@ def test_an_empty_transcript_has_no_cues_and_empty_cues_are_left_out() -> None:
         (
             "WEBVTT\n\n00:00:01.000 -> 00:00:02.000\nhallo\n",
             "line 4: expected a cue timing .* after the cue identifier '00:00:01.000 -> 00:00:02.000' "
-            ".line 3., found 'hallo'",
+            ".line 3., found a text line .5 characters.",
         ),
         ("WEBVTT\n\nid\nhallo\n", "line 4: expected a cue timing"),
+        # Spoken text is never quoted back (it would reach logs and dead-letter reasons).
+        ("Goedemorgen Pieter\n", "line 1: .*found a text line .18 characters.$"),
         ("WEBVTT\n\nonly-an-id\n", "line 4: expected a cue timing .*, found the end of the block"),
         ("WEBVTT\n\n00:00:01.000 --> 00:00:02\nhallo\n", "line 3: '00:00:02' is not a WebVTT timestamp"),
         ("WEBVTT\n\n00:61:01.000 --> 00:62:02.000\nhallo\n", "line 3: '00:61:01.000' is not"),
