@@ -25,6 +25,7 @@ __all__ = [
     "HealthReasonDoc",
     "InsightsDoc",
     "KpisDoc",
+    "LanguageHint",
     "MeetingInfo",
     "ModelRef",
     "Participant",
@@ -88,6 +89,17 @@ class Participant(_Doc):
     is_organizer: bool = False
 
 
+class LanguageHint(_Doc):
+    """One piece of evidence for a call's language before anyone listens to it.
+
+    ``source`` says where it came from: "meeting.locale", "organizer.preferredLanguage",
+    "attendee.preferredLanguage", "organizer.mailboxLanguage", "teams.transcript", ...
+    """
+
+    language: str = Field(pattern=r"^[a-z]{2,3}$")
+    source: str
+
+
 class MeetingInfo(_Doc):
     """Meeting metadata carried along every event so that no stage needs to look it up again."""
 
@@ -100,6 +112,9 @@ class MeetingInfo(_Doc):
     online_meeting_id: str | None = None
     # BCP-47-ish language tag from the calendar/CRM ("nl-NL", "en-GB"), used to force the ASR language.
     locale: str | None = None
+    # What the tenant knows of the people's languages (Graph preferredLanguage, mailbox language, a Teams
+    # transcript): a prior for the language decision, never a forced language on its own.
+    language_hints: tuple[LanguageHint, ...] = ()
 
     @property
     def participants(self) -> tuple[Participant, ...]:
@@ -158,6 +173,8 @@ class TranscriptDoc(_Doc):
     models: dict[str, ModelRef] = Field(default_factory=dict)
     # Warnings a user should see (e.g. "no speech found", "audio clipped"); never transcript text.
     warnings: tuple[str, ...] = ()
+    # Which evidence chose ``language`` ("configured", "meeting.locale", "audio: nl 0.91 vs en 0.09 ...").
+    language_evidence: str | None = None
 
 
 class SpeakerKpisDoc(_Doc):
@@ -260,6 +277,7 @@ class CallResult(_Doc):
     health: HealthDoc
     entities: tuple[EntityDoc, ...] = ()
     warnings: tuple[str, ...] = ()
+    language_evidence: str | None = None
 
     @classmethod
     def join(cls, transcript: TranscriptDoc, insights: InsightsDoc) -> CallResult:
@@ -286,4 +304,5 @@ class CallResult(_Doc):
             health=insights.health,
             entities=insights.entities,
             warnings=transcript.warnings,
+            language_evidence=transcript.language_evidence,
         )

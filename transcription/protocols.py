@@ -23,6 +23,9 @@ class CallContext:
         language: forced language ("nl", "en") when configured or known from the meeting locale; None = detect.
         num_speakers / min_speakers / max_speakers: speaker-count hints for diarization (Teams attendee count).
         vocabulary: words the ASR should expect (competitor, customer and product names).
+        language_source: why ``language`` is set ("configured", "meeting.locale"); None when it is not.
+        language_hints: (language, source) pairs the tenant knows before listening (meeting locale, people's
+            preferred languages): a prior among the allowed languages, not a forced language.
     """
 
     call_id: str
@@ -32,6 +35,8 @@ class CallContext:
     min_speakers: int | None = None
     max_speakers: int | None = None
     vocabulary: tuple[str, ...] = ()
+    language_source: str | None = None
+    language_hints: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

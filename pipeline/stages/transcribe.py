@@ -40,10 +40,12 @@ def call_context(
     """What the calendar tells the transcriber: people with roles, language, speaker count, vocabulary."""
     participants = meeting.participants
     language: str | None = None if speech.language == "auto" else speech.language
+    source: str | None = "configured" if language else None
     if language is None and meeting.locale:
         # Whisper's own detection fails on short Dutch audio: trust the calendar/CRM locale when known.
         primary = meeting.locale.replace("_", "-").split("-")[0].lower()
-        language = primary if primary in ("nl", "en") else None
+        language = primary if primary in speech.languages else None
+        source = "meeting.locale" if language else None
     count = len(participants)
     known = 2 <= count <= _MAX_SPEAKER_HINT
     vocabulary = tuple(dict.fromkeys((*tenant.vocabulary, *competitors, *(p.name for p in participants))))
@@ -51,6 +53,8 @@ def call_context(
         call_id=recording_id,
         participants=participants,
         language=language,
+        language_source=source,
+        language_hints=tuple((hint.language, hint.source) for hint in meeting.language_hints),
         num_speakers=count if known else None,
         min_speakers=1 if not known else None,
         max_speakers=_MAX_SPEAKER_HINT if not known else None,
