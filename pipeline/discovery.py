@@ -1,22 +1,31 @@
-"""Local discovery on the embedded bus: register new recordings and enqueue them, atomically."""
+"""Discovered recordings onto the bus: register each new recording and hand its event on, atomically.
+
+``hand_on_discovered`` is the one rule for every discovery path (local folder, Graph delta sync, Graph
+webhook): the recording row and the event (queue row or outbox row, see ``bus/outlet.py``) commit together,
+and a recording the store already knows is not handed on again.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from dealtalk.ingest.local_folder import SidecarProblem, discover_folder
-from dealtalk.pipeline.bus.embedded import EmbeddedBus
+from dealtalk.pipeline.bus.dead_letters import LOCAL_INGEST_TOPIC
+from dealtalk.pipeline.bus.outlet import EventOutlet
 from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.events import dump_event, topic_of
+from dealtalk.pipeline.events import RecordingDiscovered, StageFailed, new_trace_id
+from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.projections import save_discovered
-from dealtalk.pipeline.store.schema import DeadLetterRow
+from dealtalk.pipeline.store.schema import AuditRow
 
-__all__ = ["DiscoveryReport", "discover_local"]
+__all__ = ["DiscoveryReport", "discover_local", "hand_on_discovered"]
 
 logger = logging.getLogger(__name__)
 
@@ -28,51 +37,73 @@ class DiscoveryReport:
     rejected: list[str] = field(default_factory=list)
 
 
-def discover_local(folder: Path, bus: EmbeddedBus, settings: Settings) -> DiscoveryReport:
-    """Enqueue every recording in ``folder`` not seen before; a bad sidecar goes to the dead-letter table.
+def hand_on_discovered(database: Database, outlet: EventOutlet, event: RecordingDiscovered) -> bool:
+    """Register ``event``'s recording and queue the event in one transaction; False when it was known.
+
+    Two processes discovering the same recording at once (a webhook on one API replica, the delta sync on
+    another) race on the recording's primary key: the loser's transaction fails and counts as "known".
+    """
+    try:
+        with database.session() as session:
+            if not save_discovered(session, event):
+                return False
+            headers = {"trace_id": event.trace_id, "stage": "discover"}
+            outlet.publish(session, event, key=event.recording_id, headers=headers)
+    except IntegrityError:
+        return False
+    return True
+
+
+def discover_local(
+    folder: Path, outlet: EventOutlet, database: Database, settings: Settings
+) -> DiscoveryReport:
+    """Hand on every recording in ``folder`` not seen before; a bad sidecar becomes one dead letter.
 
     A recording already registered is skipped, so scanning the same folder again never processes a call twice.
     """
     report = DiscoveryReport()
     for item in discover_folder(folder, extensions=settings.ingest.audio_extensions, tenant=settings.tenant):
-        with bus.database.session() as session:
-            if isinstance(item, SidecarProblem):
-                if _already_rejected(session, item):
-                    report.rejected.append(item.audio_path.name)
-                    continue
-                session.add(
-                    DeadLetterRow(
-                        topic="ingest.local",
-                        stage="ingest",
-                        recording_id=None,
-                        reason=item.reason,
-                        error_type="InvalidInput",
-                        attempt=1,
-                        payload=item.sidecar_text,
-                        headers={"audio_path": str(item.audio_path), "sidecar_path": str(item.sidecar_path)},
-                        replayed=False,
-                    )
-                )
-                report.rejected.append(item.audio_path.name)
-                logger.warning("sidecar rejected file=%s reason=%s", item.sidecar_path.name, item.reason)
-                continue
-            if not save_discovered(session, item):
-                report.known.append(item.recording_id)
-                continue
-            headers = {"trace_id": item.trace_id, "stage": "discover"}
-            bus.publish(session, topic_of(item), item.recording_id, dump_event(item), headers)
+        if isinstance(item, SidecarProblem):
+            _reject(item, outlet, database)
+            report.rejected.append(item.audio_path.name)
+            continue
+        if hand_on_discovered(database, outlet, item):
             report.new.append(item.recording_id)
             logger.info("discovered recording=%s source=local trace=%s", item.recording_id, item.trace_id)
+        else:
+            report.known.append(item.recording_id)
     return report
 
 
-def _already_rejected(session: Session, problem: SidecarProblem) -> bool:
-    """The same sidecar was dead-lettered before and not replayed: don't pile up a letter per scan."""
-    rows = session.scalars(
-        select(DeadLetterRow).where(
-            DeadLetterRow.topic == "ingest.local",
-            DeadLetterRow.replayed.is_(False),
-            DeadLetterRow.payload == problem.sidecar_text,
+def _reject(problem: SidecarProblem, outlet: EventOutlet, database: Database) -> None:
+    """Dead-letter an unreadable sidecar once per file and content (the audit log remembers which)."""
+    marker = hashlib.sha256(f"{problem.audio_path}\n{problem.sidecar_text}".encode()).hexdigest()
+    with database.session() as session:
+        if _already_rejected(session, marker):
+            return
+        failed = StageFailed(
+            recording_id=f"file:{problem.audio_path.name}",
+            trace_id=new_trace_id(),
+            stage="ingest",
+            reason=problem.reason,
+            error_type="InvalidInput",
+            attempt=1,
+            retriable=False,
+            original=problem.sidecar_text,
+            original_topic=LOCAL_INGEST_TOPIC,
         )
-    )
-    return any(row.headers.get("audio_path") == str(problem.audio_path) for row in rows)
+        headers = {
+            "trace_id": failed.trace_id,
+            "audio_path": str(problem.audio_path),
+            "sidecar_path": str(problem.sidecar_path),
+        }
+        outlet.dead_letter(session, failed, headers)
+        session.add(
+            AuditRow(recording_id=None, actor="ingest", action="sidecar.rejected", detail={"marker": marker})
+        )
+    logger.warning("sidecar rejected file=%s reason=%s", problem.sidecar_path.name, problem.reason)
+
+
+def _already_rejected(session: Session, marker: str) -> bool:
+    rows = session.scalars(select(AuditRow.detail).where(AuditRow.action == "sidecar.rejected"))
+    return any(detail.get("marker") == marker for detail in rows)

@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import delete, select
 
 from dealtalk.pipeline.errors import InvalidInput
-from dealtalk.pipeline.events import InsightsReady, dump_event, parse_event, topic_of
+from dealtalk.pipeline.events import InsightsReady, parse_event
 from dealtalk.pipeline.resources import Resources
 from dealtalk.pipeline.store.schema import AuditRow, LinkRow, RecordingRow, StageResultRow, utcnow
 from dealtalk.publisher.protocols import OpportunityLink
@@ -57,12 +57,8 @@ def link_call(resources: Resources, recording_id: str, opportunity_id: str, *, a
                 StageResultRow.recording_id == recording_id, StageResultRow.stage == "publish"
             )
         )
-        resources.bus.publish(
-            session,
-            topic_of(insights),
-            recording_id,
-            dump_event(insights),
-            {"trace_id": insights.trace_id, "stage": "link"},
+        resources.outlet.publish(
+            session, insights, key=recording_id, headers={"trace_id": insights.trace_id, "stage": "link"}
         )
         session.add(
             AuditRow(

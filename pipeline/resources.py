@@ -7,27 +7,45 @@ Whisper, an analyst's API host never imports torch. Everything is built from the
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from dealtalk.ingest.local_folder import LocalFolderFetcher
 from dealtalk.ingest.protocols import RecordingFetcher
 from dealtalk.nlp.protocols import InsightEngine
 from dealtalk.pipeline.blobs import LocalBlobStore
+from dealtalk.pipeline.bus.dead_letter_queue import DeadLetterQueue, EmbeddedDeadLetters, KafkaDeadLetters
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
+from dealtalk.pipeline.bus.kafka.topics import TopicNames
+from dealtalk.pipeline.bus.outlet import EmbeddedOutlet, EventOutlet, KafkaOutlet
 from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.progress import ProgressHook
+from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database, open_database
 from dealtalk.pipeline.store.queries import manual_link, recording_with_audio
 from dealtalk.publisher.protocols import ActivityPublisher, OpportunityResolver
 from dealtalk.transcription.protocols import CallTranscriber
 
-__all__ = ["STAGE_NAMES", "Resources", "StageName"]
+if TYPE_CHECKING:
+    from dealtalk.ingest.graph.service import GraphIngest, GraphRuntime
+
+__all__ = ["STAGE_NAMES", "Resources", "StageName", "runs_distributed"]
 
 logger = logging.getLogger(__name__)
+
+
+def runs_distributed(settings: Settings) -> bool:
+    """Whether the configured bus spans processes and hosts (Kafka) rather than this process's store."""
+    return settings.bus.kind == "kafka"
+
+
+class Closeable(Protocol):
+    def close(self) -> None: ...
+
 
 StageName = Literal["fetch", "transcribe", "analyze", "publish"]
 STAGE_NAMES: tuple[StageName, ...] = ("fetch", "transcribe", "analyze", "publish")
@@ -39,6 +57,8 @@ class Resources:
     database: Database
     blobs: LocalBlobStore
     bus: EmbeddedBus
+    # Where events that start outside a stage go (discovery, manual link): the embedded queue or the outbox.
+    outlet: EventOutlet
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -48,11 +68,18 @@ class Resources:
         database = open_database(
             settings.database_url, echo=settings.database.echo, pool_size=settings.database.pool_size
         )
+        bus = EmbeddedBus(database, settings.bus)
+        outlet: EventOutlet = (
+            KafkaOutlet(TopicNames.from_settings(settings.kafka))
+            if runs_distributed(settings)
+            else EmbeddedOutlet(bus)
+        )
         return cls(
             settings=settings,
             database=database,
             blobs=LocalBlobStore(settings.blob_root),
-            bus=EmbeddedBus(database, settings.bus),
+            bus=bus,
+            outlet=outlet,
         )
 
     def close(self) -> None:
@@ -111,9 +138,52 @@ class Resources:
             if "graph_fetcher" not in self._cache:
                 from dealtalk.ingest.graph.factory import load_graph_fetcher
 
-                self._cache["graph_fetcher"] = load_graph_fetcher(self.settings)
+                self._cache["graph_fetcher"] = load_graph_fetcher(
+                    self.settings, session=self._graph_session()
+                )
             fetchers["graph"] = self._cache["graph_fetcher"]
         return fetchers
+
+    def graph_ingest(self) -> GraphIngest:
+        """Teams discovery for this process: state in the shared database, discoveries through the outlet.
+
+        Raises:
+            ConfigurationError: Graph credentials or organizers are missing.
+        """
+        if "graph_ingest" not in self._cache:
+            from dealtalk.ingest.graph.bus import bus_emitter
+            from dealtalk.ingest.graph.factory import load_graph_ingest
+            from dealtalk.pipeline.store.graph_state import DatabaseDiscoveryState
+
+            self._cache["graph_ingest"] = load_graph_ingest(
+                self.settings,
+                emit=bus_emitter(self.database, self.outlet),
+                session=self._graph_session(),
+                state=DatabaseDiscoveryState(self.database),
+            )
+        ingest: GraphIngest = self._cache["graph_ingest"]
+        return ingest
+
+    def graph_runtime(self) -> GraphRuntime:
+        """Discovery running in this process: the webhook's work queue, and the delta sync and renewals while
+        this process holds the cluster's discovery lease. The caller closes it."""
+        from datetime import timedelta
+
+        from dealtalk.ingest.graph.service import GraphRuntime
+        from dealtalk.pipeline.store.leases import Lease, new_holder_id
+
+        graph = self.settings.graph
+        lease = Lease(
+            self.database, "graph-discovery", new_holder_id(), ttl=timedelta(seconds=graph.leader_lease_s)
+        )
+        return GraphRuntime(self.graph_ingest(), interval_s=graph.delta_interval_s, leadership=lease)
+
+    def _graph_session(self) -> Any:
+        if "graph_session" not in self._cache:
+            from dealtalk.ingest.graph.factory import load_graph_session
+
+            self._cache["graph_session"] = load_graph_session(self.settings)
+        return self._cache["graph_session"]
 
     @property
     def competitors(self) -> tuple[str, ...]:
@@ -171,6 +241,67 @@ class Resources:
                     )
                 )
         return built
+
+    # --- running the stages over the configured bus ------------------------------------------------------
+    def run_worker(
+        self,
+        names: Sequence[StageName] = STAGE_NAMES,
+        *,
+        burst: bool = False,
+        watch: Path | None = None,
+        progress: ProgressHook | None = None,
+        on_job: Callable[[str, str, str], None] | None = None,
+    ) -> WorkerStats:
+        """Serve the named stages on the configured bus until SIGTERM/SIGINT (``burst``: until no work is left).
+
+        Raises:
+            TransientError: the Kafka cluster could not be reached at start.
+        """
+        stages = self.stages(names, progress=progress)
+        if runs_distributed(self.settings):
+            from dealtalk.pipeline.runtime.kafka.main import run_kafka_worker
+
+            return run_kafka_worker(
+                stages,
+                settings=self.settings,
+                database=self.database,
+                burst=burst,
+                watch=watch,
+                on_job=on_job,
+            )
+        from dealtalk.pipeline.runtime.embedded_main import run_embedded_worker
+
+        return run_embedded_worker(
+            stages,
+            bus=self.bus,
+            outlet=self.outlet,
+            settings=self.settings,
+            burst=burst,
+            watch=watch,
+            on_job=on_job,
+        )
+
+    def deliver_here(self, names: Sequence[StageName]) -> WorkerStats | None:
+        """Run the named stages on what is queued now, in this process, when the bus is this process's own
+        (embedded); on Kafka the worker fleet does it, and None says so."""
+        if runs_distributed(self.settings):
+            return None
+        return self.run_worker(names, burst=True)
+
+    def dead_letters(self) -> DeadLetterQueue:
+        """The configured bus's dead-letter queue (``dealtalk dlq``)."""
+        if runs_distributed(self.settings):
+            return KafkaDeadLetters(self.settings.kafka, self.database)
+        return EmbeddedDeadLetters(self.bus)
+
+    def outbox_relay(self) -> Closeable | None:
+        """A running relay from the outbox to Kafka for processes that hand events on outside a worker (the API
+        server); None on the embedded bus, whose queue is the outbox."""
+        if not runs_distributed(self.settings):
+            return None
+        from dealtalk.pipeline.bus.kafka.relay import RelayThread
+
+        return RelayThread(self.database, self.settings.kafka)
 
     @property
     def publish_version(self) -> str:

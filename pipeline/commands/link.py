@@ -13,7 +13,6 @@ from dealtalk.pipeline.commands.common import console, handle_errors, load_setti
 from dealtalk.pipeline.logs import configure_logging
 from dealtalk.pipeline.manual_link import link_call
 from dealtalk.pipeline.resources import Resources
-from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
 from dealtalk.pipeline.store.schema import LinkRow, PublicationRow, RecordingRow
 
 __all__ = ["calls", "link"]
@@ -31,8 +30,10 @@ def link(
     try:
         found = link_call(resources, call_id, opportunity_id, actor=getpass.getuser())
         console.print(f"linked {call_id} to {found.opportunity_name or opportunity_id}")
-        if settings.bus.kind == "embedded":
-            stats = EmbeddedWorker(resources.bus, resources.stages(["publish"]), settings.bus).run(burst=True)
+        stats = resources.deliver_here(["publish"])
+        if stats is None:
+            console.print("queued for the publish workers")
+        else:
             console.print(f"published ({stats.processed} publication(s) processed)")
     finally:
         resources.close()

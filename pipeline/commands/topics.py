@@ -15,6 +15,7 @@ from rich.table import Table
 from dealtalk.pipeline.commands.common import console, handle_errors, load_settings
 from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.pipeline.resources import runs_distributed
 
 __all__ = ["topics_app"]
 
@@ -23,7 +24,7 @@ topics_app = typer.Typer(help="Provision and inspect the Kafka topics.", no_args
 
 def _kafka_settings() -> Settings:
     settings = load_settings()
-    if settings.bus.kind != "kafka":
+    if not runs_distributed(settings):
         raise ConfigurationError(
             "topics are a Kafka thing: set DEALTALK_BUS__KIND=kafka (and DEALTALK_KAFKA__*)"
         )
@@ -34,26 +35,16 @@ def _kafka_settings() -> Settings:
 @handle_errors
 def create_command() -> None:
     """Create every topic the pipeline uses that does not exist yet (exit 1 if one could not be created)."""
-    from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
-    from dealtalk.pipeline.bus.kafka.topics import topic_plan
+    from dealtalk.pipeline.bus.kafka.admin import create_topics
 
     settings = _kafka_settings()
-
-    async def create() -> list[tuple[str, str, int, str]]:
-        async with KafkaAdmin(settings.kafka) as admin:
-            results = await admin.create(topic_plan(settings.kafka))
-        return [(r.name, r.status, r.partitions, r.detail) for r in results]
-
-    results = asyncio.run(create())
+    results = create_topics(settings.kafka)
     table = Table(title=f"Kafka topics ({settings.kafka.bootstrap_servers})")
     for column in ("topic", "status", "partitions", "detail"):
         table.add_column(column)
-    for name, status, partitions, detail in results:
-        table.add_row(name, status, str(partitions), detail)
+    for result in results:
+        table.add_row(result.name, result.status, str(result.partitions), result.detail)
     console.print(table)
-    failed = [name for name, status, _partitions, _detail in results if status == "failed"]
-    if failed:
-        raise ConfigurationError(f"could not create {len(failed)} topic(s): {', '.join(failed)}")
 
 
 @topics_app.command("list")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -12,10 +13,11 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from dealtalk.pipeline.bus.kafka.connection import client_options, describe_cluster
 from dealtalk.pipeline.bus.kafka.errors import CLIENT_ERRORS, translate
-from dealtalk.pipeline.bus.kafka.topics import TopicSpec
+from dealtalk.pipeline.bus.kafka.topics import TopicSpec, topic_plan
 from dealtalk.pipeline.config import KafkaSettings
+from dealtalk.pipeline.errors import ConfigurationError
 
-__all__ = ["GroupState", "KafkaAdmin", "TopicResult"]
+__all__ = ["GroupState", "KafkaAdmin", "TopicResult", "create_topics"]
 
 logger = logging.getLogger(__name__)
 
@@ -161,3 +163,22 @@ class KafkaAdmin:
                         name=str(entry[1]), state=str(entry[2]), members=len(entry[5])
                     )
         return found
+
+
+def create_topics(settings: KafkaSettings) -> list[TopicResult]:
+    """Apply the topic plan of ``settings`` (idempotent); what ``dealtalk topics create`` and the sandbox run.
+
+    Raises:
+        TransientError: the cluster cannot be reached now.
+        ConfigurationError: a topic could not be created (the message names it and the broker's reason).
+    """
+
+    async def create() -> list[TopicResult]:
+        async with KafkaAdmin(settings) as admin:
+            return await admin.create(topic_plan(settings))
+
+    results = asyncio.run(create())
+    failed = [f"{r.name} ({r.detail})" for r in results if r.status == "failed"]
+    if failed:
+        raise ConfigurationError(f"could not create {len(failed)} topic(s): {', '.join(failed)}")
+    return results

@@ -29,13 +29,13 @@ from dealtalk.pipeline.bus.kafka.headers import (
     TRUNCATED,
     decode_headers,
 )
-from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
 from dealtalk.pipeline.bus.kafka.reader import read_topic
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
 from dealtalk.pipeline.config import KafkaSettings
 from dealtalk.pipeline.errors import InvalidInput
 from dealtalk.pipeline.events import StageFailed, parse_event
 from dealtalk.pipeline.store import Database
+from dealtalk.pipeline.store.coordination import OutboxRow
 from dealtalk.pipeline.store.schema import AuditRow
 
 __all__ = ["KafkaDeadLetter", "list_kafka_dead_letters", "replay_kafka_dead_letter", "show_kafka_dead_letter"]
@@ -114,7 +114,7 @@ async def replay_kafka_dead_letter(
     Raises:
         InvalidInput: no such dead letter, it was replayed already, it is not a StageFailed, or its original
             was too large to keep whole.
-        TransientError: the cluster cannot be reached (nothing was recorded then).
+        TransientError: the cluster cannot be read (nothing was recorded then).
     """
     letter = await show_kafka_dead_letter(settings, ref, database)
     failed = letter.failed
@@ -135,11 +135,19 @@ async def replay_kafka_dead_letter(
         if not name.startswith(DLQ_PREFIX) and name not in _DELIVERY_HEADERS
     }
     headers["replayed_from"] = letter.id
-    # A rejected sidecar has no message to resend: once fixed, the next folder scan discovers the file.
-    if failed.original_topic != LOCAL_INGEST_TOPIC:
-        async with KafkaProducer(settings, client_id_suffix="-dlq") as producer:
-            await producer.send(failed.original_topic, failed.recording_id, failed.original, headers)
     with database.session() as session:
+        # The original goes through the outbox in the same transaction as the audit row that marks the letter
+        # replayed: a crash leaves both or neither, and the relay sends it once the cluster answers.
+        # A rejected sidecar has no message to resend: once fixed, the next folder scan discovers the file.
+        if failed.original_topic != LOCAL_INGEST_TOPIC:
+            session.add(
+                OutboxRow(
+                    topic=failed.original_topic,
+                    key=failed.recording_id,
+                    payload=failed.original,
+                    headers=headers,
+                )
+            )
         session.add(
             AuditRow(
                 recording_id=failed.recording_id,

@@ -10,16 +10,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
+from dealtalk.pipeline.bus.kafka.topics import TopicNames
+from dealtalk.pipeline.bus.outlet import KafkaOutlet
 from dealtalk.pipeline.config import Settings
+from dealtalk.pipeline.discovery import discover_local
 from dealtalk.pipeline.errors import DealtalkError
 from dealtalk.pipeline.metrics import WorkerMetrics
 from dealtalk.pipeline.runtime.embedded import WorkerStats
-from dealtalk.pipeline.runtime.kafka.discovery import discover_local_to_kafka
 from dealtalk.pipeline.runtime.kafka.jobs import sleep_unless_stopped
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
 from dealtalk.pipeline.runtime.stage import Stage
@@ -38,6 +39,7 @@ def run_kafka_worker(
     burst: bool = False,
     watch: Path | None = None,
     worker_id: str | None = None,
+    on_job: Callable[[str, str, str], None] | None = None,
 ) -> WorkerStats:
     """Run a Kafka worker for ``stages`` in this process until SIGTERM/SIGINT (or, with ``burst``, no work).
 
@@ -47,7 +49,15 @@ def run_kafka_worker(
     if watch is not None:
         watch.mkdir(parents=True, exist_ok=True)
     return asyncio.run(
-        _main(stages, settings=settings, database=database, burst=burst, watch=watch, worker_id=worker_id)
+        _main(
+            stages,
+            settings=settings,
+            database=database,
+            burst=burst,
+            watch=watch,
+            worker_id=worker_id,
+            on_job=on_job,
+        )
     )
 
 
@@ -59,6 +69,7 @@ async def _main(
     burst: bool,
     watch: Path | None,
     worker_id: str | None,
+    on_job: Callable[[str, str, str], None] | None,
 ) -> WorkerStats:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -72,7 +83,7 @@ async def _main(
         kafka=settings.kafka,
         bus=settings.bus,
         worker_id=worker_id,
-        on_job=metrics.on_job,
+        on_job=_both(metrics.on_job, on_job),
         metrics=metrics,
     )
     scanner = None
@@ -98,25 +109,35 @@ def _on_signal(signum: int, stop: asyncio.Event) -> None:
 
 
 async def _scan(folder: Path, settings: Settings, database: Database, stop: asyncio.Event | None) -> None:
-    """Scan ``folder`` once (``stop`` None), or now and then every ``ingest.poll_interval_s`` until ``stop``."""
-    rejected: set[str] = set()
-    async with KafkaProducer(settings.kafka, client_id_suffix="-scanner") as producer:
-        while True:
-            try:
-                report = await discover_local_to_kafka(
-                    folder, producer=producer, database=database, settings=settings, rejected=rejected
-                )
-                logger.info(
-                    "inbox scanned folder=%s new=%s known=%s rejected=%s",
-                    folder,
-                    len(report.new),
-                    len(report.known),
-                    len(report.rejected),
-                )
-            except DealtalkError as exc:
-                logger.warning("inbox scan failed folder=%s: %s", folder, exc)
-            if stop is None:
-                return
-            await sleep_unless_stopped(stop, settings.ingest.poll_interval_s)
-            if stop.is_set():
-                return
+    """Scan ``folder`` once (``stop`` None), or now and then every ``ingest.poll_interval_s`` until ``stop``.
+
+    New recordings go to the outbox with their registration; the worker's relay sends them on.
+    """
+    outlet = KafkaOutlet(TopicNames.from_settings(settings.kafka))
+    while True:
+        try:
+            report = await asyncio.to_thread(discover_local, folder, outlet, database, settings)
+            logger.info(
+                "inbox scanned folder=%s new=%s known=%s rejected=%s",
+                folder,
+                len(report.new),
+                len(report.known),
+                len(report.rejected),
+            )
+        except DealtalkError as exc:
+            logger.warning("inbox scan failed folder=%s: %s", folder, exc)
+        if stop is None:
+            return
+        await sleep_unless_stopped(stop, settings.ingest.poll_interval_s)
+        if stop.is_set():
+            return
+
+
+def _both(*hooks: Callable[[str, str, str], None] | None) -> Callable[[str, str, str], None]:
+    present = [hook for hook in hooks if hook is not None]
+
+    def on_any(stage: str, recording_id: str, phase: str) -> None:
+        for hook in present:
+            hook(stage, recording_id, phase)
+
+    return on_any

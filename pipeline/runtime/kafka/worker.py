@@ -19,6 +19,7 @@ from typing import Any
 from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
 from dealtalk.pipeline.bus.kafka.connection import describe_cluster
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
+from dealtalk.pipeline.bus.kafka.relay import OutboxRelay, outbox_size
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
 from dealtalk.pipeline.config import BusSettings, KafkaSettings
 from dealtalk.pipeline.errors import DealtalkError
@@ -106,7 +107,9 @@ class KafkaWorker:
             serving = [
                 asyncio.create_task(self._serve(c, stop, started), name=c.stage.name) for c in consumers
             ]
-            side = []
+            # Events committed to the outbox (discovery, manual links) go out through every worker's relay.
+            relay = OutboxRelay(self.database, producer, self.names)
+            side = [asyncio.create_task(relay.run(stop), name="outbox-relay")]
             if self.metrics is not None:
                 side.append(asyncio.create_task(self._export_lag(started, stop), name="lag"))
             if burst:
@@ -210,6 +213,7 @@ class KafkaWorker:
                     idle = False
                 else:
                     idle = all(lag == 0 for per_consumer in lags for lag in per_consumer.values())
+                idle = idle and await asyncio.to_thread(outbox_size, self.database) == 0
             idle_checks = idle_checks + 1 if idle else 0
             if idle_checks >= _IDLE_CHECKS_TO_STOP:
                 logger.info("burst: no work left on the assigned partitions; stopping")

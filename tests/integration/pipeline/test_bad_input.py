@@ -76,7 +76,7 @@ def test_each_bad_input_is_dead_lettered_with_its_reason(inbox: Path, tmp_path: 
     settings = Settings.load(data_dir=tmp_path / "data", speech=FAST_SPEECH, bus=FAST_BUS)
     resources = Resources.open(settings)
     try:
-        found = discover_local(inbox, resources.bus, settings)
+        found = discover_local(inbox, resources.outlet, resources.database, settings)
         assert found.rejected == ["nosidecar-fields.flac"]
         EmbeddedWorker(resources.bus, resources.stages(), settings.bus).run(burst=True)
         letters = {letter.recording_id: letter for letter in list_dead_letters(resources.bus)}

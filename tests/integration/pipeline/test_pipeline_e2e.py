@@ -46,7 +46,7 @@ def test_one_call_end_to_end_on_each_database(database_url: str, tmp_path: Path)
     settings = Settings.load(data_dir=tmp_path / "data", database={"url": database_url}, speech=FAST_SPEECH)
     resources = Resources.open(settings)
     try:
-        discover_local(inbox, resources.bus, settings)
+        discover_local(inbox, resources.outlet, resources.database, settings)
         stats = EmbeddedWorker(resources.bus, resources.stages(), settings.bus).run(burst=True)
         outcome = load_outcome(resources.database, resources.blobs, meeting["recording_id"])
         with resources.database.session() as session:

@@ -1,0 +1,96 @@
+"""The embedded worker process: signals, metrics endpoint, optional inbox scanner, and the worker itself.
+
+``run_embedded_worker`` is the embedded sibling of ``kafka.main.run_kafka_worker``: SIGTERM/SIGINT finish the
+job in progress and stop; with a watch folder, new recordings are handed on through the outlet.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from dealtalk.pipeline.bus.embedded import EmbeddedBus
+from dealtalk.pipeline.bus.outlet import EventOutlet
+from dealtalk.pipeline.config import Settings
+from dealtalk.pipeline.discovery import discover_local
+from dealtalk.pipeline.metrics import WorkerMetrics, watch_embedded_backlog
+from dealtalk.pipeline.runtime.embedded import EmbeddedWorker, WorkerStats
+from dealtalk.pipeline.runtime.stage import Stage
+
+__all__ = ["run_embedded_worker"]
+
+logger = logging.getLogger(__name__)
+
+
+def run_embedded_worker(
+    stages: Sequence[Stage[Any, Any]],
+    *,
+    bus: EmbeddedBus,
+    outlet: EventOutlet,
+    settings: Settings,
+    burst: bool = False,
+    watch: Path | None = None,
+    on_job: Callable[[str, str, str], None] | None = None,
+) -> WorkerStats:
+    """Serve ``stages`` from the embedded queue until SIGTERM/SIGINT (or, with ``burst``, no work left)."""
+    stop = threading.Event()
+
+    def _graceful(signum: int, _frame: FrameType | None) -> None:
+        logger.warning("signal %s: finishing the current job, then stopping", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {signum: signal.signal(signum, _graceful) for signum in (signal.SIGTERM, signal.SIGINT)}
+    scanner = None
+    try:
+        if watch is not None:
+            watch.mkdir(parents=True, exist_ok=True)
+            discover_local(watch, outlet, bus.database, settings)
+            if not burst:
+                scanner = threading.Thread(
+                    target=_scan_forever,
+                    args=(watch, outlet, bus, settings, stop),
+                    name="inbox-scanner",
+                    daemon=True,
+                )
+                scanner.start()
+        metrics = None
+        if settings.bus.metrics_port:
+            metrics = WorkerMetrics()
+            metrics.serve(settings.bus.metrics_port)
+        worker = EmbeddedWorker(bus, stages, settings.bus, on_job=_both(on_job, metrics))
+        if metrics is not None:
+            watch_embedded_backlog(metrics, bus, worker.stages, stop, interval_s=10.0)
+        return worker.run(burst=burst, stop=stop)
+    finally:
+        stop.set()
+        if scanner is not None:
+            scanner.join()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _both(
+    on_job: Callable[[str, str, str], None] | None, metrics: WorkerMetrics | None
+) -> Callable[[str, str, str], None] | None:
+    """The caller's job hook and the metrics' one, either, or none."""
+    hooks = [hook for hook in (on_job, metrics.on_job if metrics else None) if hook is not None]
+    if not hooks:
+        return None
+
+    def on_any(stage: str, recording_id: str, phase: str) -> None:
+        for hook in hooks:
+            hook(stage, recording_id, phase)
+
+    return on_any
+
+
+def _scan_forever(
+    folder: Path, outlet: EventOutlet, bus: EmbeddedBus, settings: Settings, stop: threading.Event
+) -> None:
+    while not stop.wait(settings.ingest.poll_interval_s):
+        discover_local(folder, outlet, bus.database, settings)
