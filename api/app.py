@@ -29,10 +29,12 @@ __all__ = ["create_app"]
 
 
 def create_app(settings: Settings) -> FastAPI:
-    """The API for ``settings``. With Graph configured (tenant and organizers), this process also runs Teams
-    discovery: the change-notification webhook plus the periodic delta sync (run it in one API process only:
-    the discovery state lives in a file under the data dir)."""
-    graph_enabled = bool(settings.graph.tenant_id and settings.graph.organizers)
+    """The API for ``settings``. With Graph configured (tenant plus organizers and/or an organizer group), this
+    process also runs Teams discovery: every replica answers the change-notification webhook; the delta sync
+    and subscription renewals run on one replica at a time, under a lease in the shared database. On Kafka, an
+    outbox relay sends what discovery and manual links committed."""
+    graph = settings.graph
+    graph_enabled = bool(graph.tenant_id and (graph.organizers or graph.organizer_group_id))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,6 +42,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.resources = resources
         with ExitStack() as cleanup:
             cleanup.callback(resources.close)
+            relay = resources.outbox_relay()
+            if relay is not None:
+                cleanup.callback(relay.close)
             if graph_enabled:
                 app.state.graph = _start_graph(settings, resources, cleanup)
             yield
@@ -76,14 +81,7 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def _start_graph(settings: Settings, resources: Resources, cleanup: ExitStack) -> GraphRuntime:
-    """Delta sync on a timer plus a queue for webhook work; discoveries go onto the bus with the recording."""
-    from dealtalk.ingest.graph.bus import bus_emitter
-    from dealtalk.ingest.graph.factory import load_graph_ingest, load_graph_session
-    from dealtalk.ingest.graph.service import GraphRuntime
-
-    session = load_graph_session(settings)
-    cleanup.callback(session.close)
-    ingest = load_graph_ingest(settings, emit=bus_emitter(resources.bus), session=session)
-    runtime = GraphRuntime(ingest, interval_s=settings.graph.delta_interval_s)
+    """Webhook work queue plus the lease-guarded delta sync; discoveries go onto the bus with the recording."""
+    runtime = resources.graph_runtime()
     cleanup.callback(runtime.close)
     return runtime

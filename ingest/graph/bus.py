@@ -1,25 +1,24 @@
-"""Graph discoveries onto the embedded bus: register the recording and enqueue its event in one transaction.
+"""Graph discoveries onto the bus: register the recording and hand its event on in one transaction.
 
-The same rule as the local folder's discovery: a recording the store already knows is not enqueued again.
+The same rule as the local folder's discovery (``pipeline/discovery.py``): a recording the store already
+knows is not handed on again, whichever replica or path (webhook, delta sync) found it first.
 """
 
 from __future__ import annotations
 
 from dealtalk.ingest.graph.discovery import Emit
-from dealtalk.pipeline.bus.embedded import EmbeddedBus
-from dealtalk.pipeline.events import RecordingDiscovered, dump_event, topic_of
-from dealtalk.pipeline.store.projections import save_discovered
+from dealtalk.pipeline.bus.outlet import EventOutlet
+from dealtalk.pipeline.discovery import hand_on_discovered
+from dealtalk.pipeline.events import RecordingDiscovered
+from dealtalk.pipeline.store import Database
 
 __all__ = ["bus_emitter"]
 
 
-def bus_emitter(bus: EmbeddedBus) -> Emit:
-    """An ``emit`` for ``GraphDiscovery`` that registers and enqueues each new recording atomically."""
+def bus_emitter(database: Database, outlet: EventOutlet) -> Emit:
+    """An ``emit`` for ``GraphDiscovery`` that registers and hands on each new recording atomically."""
 
     def emit(event: RecordingDiscovered) -> None:
-        with bus.database.session() as session:
-            if save_discovered(session, event):
-                headers = {"trace_id": event.trace_id, "stage": "discover"}
-                bus.publish(session, topic_of(event), event.recording_id, dump_event(event), headers)
+        hand_on_discovered(database, outlet, event)
 
     return emit

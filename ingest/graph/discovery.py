@@ -17,11 +17,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from dealtalk.ingest.graph.errors import GraphFailure, graph_error
+from dealtalk.ingest.graph.languages import PreferredLanguages
 from dealtalk.ingest.graph.meeting import meeting_info
 from dealtalk.ingest.graph.organizers import OrganizerDirectory
 from dealtalk.ingest.graph.session import GraphSession
 from dealtalk.ingest.graph.state import DiscoveryState
 from dealtalk.pipeline.config import TenantSettings
+from dealtalk.pipeline.documents import MeetingInfo
 from dealtalk.pipeline.errors import DealtalkError
 from dealtalk.pipeline.events import RecordingDiscovered, new_trace_id
 
@@ -61,6 +63,7 @@ class GraphDiscovery:
         tenant: TenantSettings,
         emit: Emit,
         lookback_days: int = 14,
+        language_hints: bool = True,
     ) -> None:
         self._session = session
         self._state = state
@@ -68,6 +71,7 @@ class GraphDiscovery:
         self._tenant = tenant
         self._emit = emit
         self._lookback = timedelta(days=lookback_days)
+        self._languages = PreferredLanguages(session) if language_hints else None
 
     def _fail(self, failure: GraphFailure, what: str) -> DealtalkError:
         return graph_error(failure, what, client_id=self._session.client_id)
@@ -210,10 +214,21 @@ class GraphDiscovery:
             source="graph",
             # Built, not taken from recordingContentUrl: Graph's examples show several shapes for it.
             source_ref=content_url,
-            meeting=meeting_info(meeting, self._tenant),
+            meeting=self._meeting_with_hints(organizer_id, meeting_info(meeting, self._tenant)),
             source_ids=source_ids,
         )
         self._emit(event)
         self._state.mark_seen(recording_id)
         logger.info("discovered recording=%s source=graph trace=%s", recording_id, event.trace_id)
         return True
+
+    def _meeting_with_hints(self, organizer_id: str, meeting: MeetingInfo) -> MeetingInfo:
+        """Graph's meeting has no language: add what the tenant knows of the organizer's and the internal
+        attendees' preferred languages (customers are outside the tenant and cannot be looked up)."""
+        if self._languages is None:
+            return meeting
+        hints = self._languages.hints(
+            organizer_id,
+            [a.email for a in meeting.attendees if a.email and a.role == "seller"],
+        )
+        return meeting.model_copy(update={"language_hints": hints}) if hints else meeting

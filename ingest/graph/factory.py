@@ -9,7 +9,7 @@ from dealtalk.ingest.graph.fetcher import GraphRecordingFetcher
 from dealtalk.ingest.graph.organizers import OrganizerDirectory
 from dealtalk.ingest.graph.service import GraphIngest
 from dealtalk.ingest.graph.session import GraphSession
-from dealtalk.ingest.graph.state import FileDiscoveryState
+from dealtalk.ingest.graph.state import DiscoveryState, FileDiscoveryState
 from dealtalk.ingest.graph.subscriptions import SubscriptionManager, SubscriptionPlan
 from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.errors import ConfigurationError
@@ -56,13 +56,21 @@ def load_graph_fetcher(settings: Settings, *, session: GraphSession | None = Non
     )
 
 
-def load_graph_ingest(settings: Settings, *, emit: Emit, session: GraphSession | None = None) -> GraphIngest:
+def load_graph_ingest(
+    settings: Settings,
+    *,
+    emit: Emit,
+    session: GraphSession | None = None,
+    state: DiscoveryState | None = None,
+) -> GraphIngest:
     """Discovery (delta sync with its state under ``{data_dir}/graph``) plus subscriptions when configured.
 
     Args:
         settings: the application settings.
         emit: publishes each ``RecordingDiscovered`` (e.g. onto the bus).
         session: a session to share with the fetcher; None builds one.
+        state: where delta links and subscriptions live (the shared database in a service); None keeps them in
+            a file under ``{data_dir}/graph`` (one process only).
 
     Raises:
         ConfigurationError: Graph credentials or organizers (UPNs or a group) are missing, or the notification
@@ -75,7 +83,7 @@ def load_graph_ingest(settings: Settings, *, emit: Emit, session: GraphSession |
             "DEALTALK_GRAPH__ORGANIZER_GROUP_ID to the object id of the sellers' group, or both"
         )
     session = session or load_graph_session(settings)
-    state = FileDiscoveryState(settings.data_dir / "graph" / "state.json")
+    state = state or FileDiscoveryState(settings.data_dir / "graph" / "state.json")
     organizers = OrganizerDirectory(
         session, state, organizers=graph.organizers, group_id=graph.organizer_group_id
     )
@@ -86,6 +94,7 @@ def load_graph_ingest(settings: Settings, *, emit: Emit, session: GraphSession |
         tenant=settings.tenant,
         emit=emit,
         lookback_days=graph.lookback_days,
+        language_hints=graph.language_hints,
     )
     manager = None
     if graph.notification_url:

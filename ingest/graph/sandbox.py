@@ -119,6 +119,16 @@ class Sandbox:
         rows: dict[str, Any] = response.json()
         return rows
 
+    def publish_recordings(self) -> dict[str, int]:
+        """Add the withheld sample recordings to the tenant (``start_sandbox(withhold=True)``): Graph then sends
+        its change notifications to the subscribed webhook. Returns recording id -> notifications sent."""
+        response = httpx.post(
+            f"{self.info.control_url}/publish", params={"token": self.info.control_token}, timeout=60
+        )
+        response.raise_for_status()
+        sent: dict[str, int] = response.json()["notified"]
+        return sent
+
     def dump(self, path: Path) -> int:
         """Write the emulated Dataverse rows to ``path`` (JSON); returns the number of rows."""
         rows = self.dataverse_rows()
@@ -149,11 +159,13 @@ def _first_line(stream: IO[str]) -> str:
     return stream.readline()
 
 
-def start_sandbox(state_dir: Path) -> Sandbox:
+def start_sandbox(state_dir: Path, *, withhold: bool = False, copies: int = 1) -> Sandbox:
     """Start the emulated tenant (identity platform, Graph, Dataverse) seeded with the sample calls.
 
     Args:
         state_dir: where the emulators keep their TLS certificate and the Dataverse rows between runs.
+        withhold: keep the recordings out of the tenant until ``Sandbox.publish_recordings()``.
+        copies: seed each sample call this many times, as separate meetings (load benchmarks).
 
     Raises:
         ConfigurationError: no source checkout with the emulators.
@@ -169,6 +181,9 @@ def start_sandbox(state_dir: Path) -> Sandbox:
             str(state_dir.resolve()),
             "--samples",
             str(root / "ingest" / "samples"),
+            *(["--withhold"] if withhold else []),
+            "--copies",
+            str(copies),
         ],
         cwd=root,
         stdin=subprocess.PIPE,

@@ -13,14 +13,16 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
+from typing import Protocol
 
 from dealtalk.ingest.graph.discovery import GraphDiscovery, SyncReport
 from dealtalk.ingest.graph.notifications import NotificationWork
 from dealtalk.ingest.graph.subscriptions import SubscriptionManager
 from dealtalk.pipeline.errors import DealtalkError
 
-__all__ = ["GraphIngest", "GraphRuntime", "NotificationQueue", "SyncOutcome"]
+__all__ = ["GraphIngest", "GraphRuntime", "Leadership", "NotificationQueue", "SyncOutcome"]
 
 logger = logging.getLogger(__name__)
 
@@ -86,15 +88,44 @@ class GraphIngest:
         else:  # missed: notifications were dropped, the delta query finds what they would have said
             self.discovery.run_delta_sync([owner] if owner else None)
 
-    def run_forever(self, stop: threading.Event, *, interval_s: float) -> None:
-        """The periodic loop: ``sync()`` now and every ``interval_s`` until ``stop`` is set."""
-        while not stop.is_set():
-            try:
-                self.sync()
-            except DealtalkError as exc:
-                # Logged, not raised: a throttled or misconfigured round must not end the service.
-                logger.warning("Graph sync failed (retriable=%s): %s", exc.retriable, exc)
-            stop.wait(interval_s)
+    def run_forever(
+        self, stop: threading.Event, *, interval_s: float, leadership: Leadership | None = None
+    ) -> None:
+        """The periodic loop: ``sync()`` now and every ``interval_s`` until ``stop`` is set.
+
+        With ``leadership``, only while this process holds the cluster's discovery lease: the lease is
+        renewed every few seconds, and a process that takes it over syncs at once (the previous holder may
+        have died mid-round; the seen-set keeps a replayed round from emitting twice).
+        """
+        check_s = min(interval_s, leadership.renew_s) if leadership else interval_s
+        last_sync: float | None = None
+        try:
+            while not stop.is_set():
+                leading = leadership.hold() if leadership else True
+                if not leading:
+                    last_sync = None
+                elif last_sync is None or time.monotonic() - last_sync >= interval_s:
+                    last_sync = time.monotonic()
+                    try:
+                        self.sync()
+                    except DealtalkError as exc:
+                        # Logged, not raised: a throttled or misconfigured round must not end the service.
+                        logger.warning("Graph sync failed (retriable=%s): %s", exc.retriable, exc)
+                stop.wait(check_s)
+        finally:
+            if leadership is not None and leadership.held:
+                leadership.release()
+
+
+class Leadership(Protocol):
+    """A cluster-wide lease (``pipeline/store/leases.Lease``): who runs the delta sync and the renewals."""
+
+    held: bool
+    renew_s: float
+
+    def hold(self) -> bool: ...
+
+    def release(self) -> None: ...
 
 
 class NotificationQueue:
@@ -147,16 +178,19 @@ class GraphRuntime:
     Args:
         ingest: discovery and subscriptions.
         interval_s: seconds between delta rounds (``settings.graph.delta_interval_s``).
+        leadership: the discovery lease when several replicas run (None: this process always syncs).
     """
 
-    def __init__(self, ingest: GraphIngest, *, interval_s: float) -> None:
+    def __init__(
+        self, ingest: GraphIngest, *, interval_s: float, leadership: Leadership | None = None
+    ) -> None:
         self.ingest = ingest
         self.queue = NotificationQueue(ingest)
         self._stop = threading.Event()
         self._loop = threading.Thread(
             target=ingest.run_forever,
             args=(self._stop,),
-            kwargs={"interval_s": interval_s},
+            kwargs={"interval_s": interval_s, "leadership": leadership},
             name="graph-sync",
             daemon=True,
         )

@@ -6,21 +6,23 @@ VTT transcript when Graph provided one; a VTT that cannot be used falls back to 
 
 from __future__ import annotations
 
+import functools
 import logging
 
 from sqlalchemy.orm import Session
 
 from dealtalk.pipeline.blobs import BlobStore
 from dealtalk.pipeline.config import SpeechSettings, TenantSettings
-from dealtalk.pipeline.documents import MeetingInfo, TranscriptDoc
+from dealtalk.pipeline.documents import LanguageHint, MeetingInfo, TranscriptDoc
 from dealtalk.pipeline.errors import InvalidInput
 from dealtalk.pipeline.events import AudioStored, TranscriptReady
 from dealtalk.pipeline.progress import ProgressHook
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store.projections import save_transcript
+from dealtalk.transcription.language import TextLanguageId
 from dealtalk.transcription.protocols import CallContext, CallTranscriber
 from dealtalk.transcription.teams_input import teams_call_transcript
-from dealtalk.transcription.vtt import VttError
+from dealtalk.transcription.vtt import VttError, parse_vtt
 
 __all__ = ["build_transcribe_stage", "call_context", "stage_version", "transcribe_audio"]
 
@@ -77,7 +79,10 @@ def transcribe_audio(
     Raises:
         InvalidInput: the audio cannot be decoded, is too long, or holds no speech (the reason is named).
     """
-    context = call_context(event.recording_id, event.meeting, speech, tenant, competitors)
+    meeting = event.meeting
+    if event.teams_transcript is not None:
+        meeting = _with_transcript_hint(meeting, blobs.read_bytes(event.teams_transcript), speech.languages)
+    context = call_context(event.recording_id, meeting, speech, tenant, competitors)
     audio_path = blobs.local_path(event.audio)
     doc: TranscriptDoc | None = None
     fallback: tuple[str, ...] = ()
@@ -116,6 +121,28 @@ def transcribe_audio(
         duration_s=doc.duration_s,
         models=doc.models,
     )
+
+
+# The Teams transcript's text must be this clearly one language to count as a hint (mixed calls are not).
+_TRANSCRIPT_HINT_CONFIDENCE = 0.9
+
+
+def _with_transcript_hint(meeting: MeetingInfo, vtt: bytes, languages: tuple[str, ...]) -> MeetingInfo:
+    """Add the language of the Teams transcript's text (when Graph gave one) to the meeting's language hints."""
+    try:
+        text = " ".join(cue.text for cue in parse_vtt(vtt))
+    except VttError:
+        return meeting  # the transcript's own problems are reported where it is used
+    verdict = _text_lid(tuple(languages)).classify(text)
+    if verdict is None or verdict[1] < _TRANSCRIPT_HINT_CONFIDENCE:
+        return meeting
+    hint = LanguageHint(language=verdict[0], source="teams.transcript")
+    return meeting.model_copy(update={"language_hints": (*meeting.language_hints, hint)})
+
+
+@functools.lru_cache(maxsize=4)
+def _text_lid(languages: tuple[str, ...]) -> TextLanguageId:
+    return TextLanguageId(languages)
 
 
 def stage_version(transcriber: CallTranscriber, speech: SpeechSettings) -> str:

@@ -36,11 +36,23 @@ def vtt_from_script(turns: list[dict[str, object]]) -> str:
     return "\n".join(cues)
 
 
-def seed_samples(tenant: Tenant, calls_dir: Path) -> list[Recording]:
-    """Add the sellers and one meeting + recording (+ transcript) per sample call; returns the recordings."""
+def seed_samples(tenant: Tenant, calls_dir: Path, *, copies: int = 1) -> list[Recording]:
+    """Add the sellers and one meeting + recording (+ transcript) per sample call; returns the recordings.
+
+    ``copies`` > 1 adds each call that many times as separate meetings ("-copy2", ... on the ids, the join URL
+    and the recording), for load benchmarks; the first copy keeps the sample's own ids.
+    """
+    recordings: list[Recording] = []
+    for copy in range(1, copies + 1):
+        recordings += _seed_once(tenant, calls_dir, "" if copy == 1 else f"-copy{copy}")
+    return recordings
+
+
+def _seed_once(tenant: Tenant, calls_dir: Path, suffix: str) -> list[Recording]:
     for upn, name in SELLERS.items():
         if tenant.user(upn) is None:
-            tenant.add_user(upn, name)
+            # A Dutch company: every seller's Teams and Outlook are set to Dutch, whatever the call's language.
+            tenant.add_user(upn, name, preferred_language="nl-NL")
     recordings = []
     for sidecar_path in sorted(calls_dir.glob("*.meeting.json")):
         sidecar = json.loads(sidecar_path.read_text(encoding="utf-8"))
@@ -54,12 +66,12 @@ def seed_samples(tenant: Tenant, calls_dir: Path) -> list[Recording]:
         duration = float(sidecar["duration_s"])
         meeting = tenant.add_meeting(
             Meeting(
-                id=sidecar["online_meeting_id"],
+                id=sidecar["online_meeting_id"] + suffix,
                 organizer_id=organizer.id,
                 subject=sidecar["subject"],
                 start=start,
                 end=start + timedelta(seconds=duration),
-                join_url=sidecar["join_url"],
+                join_url=sidecar["join_url"] + (f"?copy={suffix[5:]}" if suffix else ""),
                 attendees=[(a["email"], a["name"]) for a in sidecar["attendees"]],
             )
         )
@@ -74,7 +86,7 @@ def seed_samples(tenant: Tenant, calls_dir: Path) -> list[Recording]:
                 meeting,
                 audio.read_bytes(),
                 duration_s=duration,
-                recording_id=sidecar["recording_id"],
+                recording_id=sidecar["recording_id"] + suffix,
                 transcript_vtt=vtt,
             )
         )

@@ -46,6 +46,32 @@ _ROLES = {
 }
 
 
+# "Get user": the v1.0 default property set (businessPhones, displayName, givenName, id, jobTitle, mail,
+# mobilePhone, officeLocation, preferredLanguage, surname, userPrincipalName); $select picks among them.
+_USER_PROPERTIES = ("id", "userPrincipalName", "displayName", "mail", "preferredLanguage")
+
+
+def _user_json(user: Any, select: str | None) -> dict[str, Any]:
+    full = {
+        "id": user.id,
+        "userPrincipalName": user.upn,
+        "displayName": user.display_name,
+        "mail": user.upn,
+        "preferredLanguage": user.preferred_language,
+    }
+    if not select:
+        return full
+    wanted = [name.strip() for name in select.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in _USER_PROPERTIES]
+    if unknown:
+        raise GraphError(
+            400,
+            "Request_BadRequest",
+            f"Could not find a property named '{unknown[0]}' on type 'microsoft.graph.user'.",
+        )
+    return {"id": user.id, **{name: full[name] for name in wanted}}
+
+
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:
     inner = {
         "date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
@@ -172,15 +198,7 @@ class GraphEmulator:
                     f"Resource '{segments[1]}' does not exist or one of its queried reference-property objects "
                     "are not present.",
                 )
-            return json_response(
-                200,
-                {
-                    "id": user.id,
-                    "userPrincipalName": user.upn,
-                    "displayName": user.display_name,
-                    "mail": user.upn,
-                },
-            )
+            return json_response(200, _user_json(user, request.query.get("$select")))
         if segments[2] != "onlineMeetings":
             raise GraphError(400, "BadRequest", f"Resource not found for the segment '{segments[2]}'.")
         if user is None:

@@ -26,6 +26,8 @@ class User:
     id: str
     upn: str
     display_name: str
+    # An ISO 639-1 + region tag ("nl-NL"), or None when the user never set one (Graph then answers null).
+    preferred_language: str | None = None
 
 
 @dataclass
@@ -96,8 +98,10 @@ class Tenant:
         self.policy_users: set[str] = set()
         self._seq = 0
 
-    def add_user(self, upn: str, display_name: str, *, policy: bool = True) -> User:
-        user = User(str(uuid.uuid5(uuid.NAMESPACE_DNS, upn.lower())), upn, display_name)
+    def add_user(
+        self, upn: str, display_name: str, *, policy: bool = True, preferred_language: str | None = None
+    ) -> User:
+        user = User(str(uuid.uuid5(uuid.NAMESPACE_DNS, upn.lower())), upn, display_name, preferred_language)
         with self.lock:
             self.users[user.id] = user
             if policy:
