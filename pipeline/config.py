@@ -14,6 +14,7 @@ import os
 import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
@@ -42,6 +43,7 @@ __all__ = [
     "TenantSettings",
 ]
 
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "password", "placeholder", "xxx"}
 
 
@@ -242,6 +244,12 @@ class GraphSettings(_Group):
     # Subscriptions for recordings live at most 4,320 minutes; ask for a little less, renew well before.
     subscription_lifetime_min: int = Field(default=4200, ge=10, le=4320)
     renew_before_s: float = Field(default=12 * 3600.0, gt=0)
+    # One API replica at a time runs the delta sync and the renewals, under a lease in the database that lasts
+    # this long unless renewed (renewed every third of it); a dead leader is replaced after at most this.
+    leader_lease_s: float = Field(default=30.0, ge=3)
+    # Ask Graph for the organizer's and attendees' preferredLanguage (User.Read.All, already required) as
+    # language hints for the call.
+    language_hints: bool = True
 
     @field_validator("organizer_group_id")
     @classmethod
@@ -309,6 +317,29 @@ class Settings(BaseSettings):
         toml_path = Path(os.environ.get("DEALTALK_CONFIG_FILE", "dealtalk.toml"))
         toml = TomlConfigSettingsSource(settings_cls, toml_file=toml_path)
         return (init_settings, env_settings, dotenv_settings, toml, file_secret_settings)
+
+    @model_validator(mode="after")
+    def _refuse_plain_http(self) -> Settings:
+        # Tokens, recordings and CRM data cross these URLs. Plain HTTP only for the local emulators on
+        # loopback, and never in production.
+        urls = {
+            "DEALTALK_GRAPH__BASE_URL": self.graph.base_url,
+            "DEALTALK_GRAPH__AUTHORITY_HOST": self.graph.authority_host,
+            "DEALTALK_DATAVERSE__URL": self.dataverse.url,
+            "DEALTALK_DATAVERSE__AUTHORITY_HOST": self.dataverse.authority_host,
+        }
+        for variable, url in urls.items():
+            parsed = urlsplit(url or "")
+            if parsed.scheme != "http":
+                continue
+            if self.profile == "production" or parsed.hostname not in _LOOPBACK_HOSTS:
+                raise ValueError(
+                    f"{variable} must be an https:// URL (got plain http to {parsed.hostname}); plain HTTP is "
+                    "accepted only for local emulators on loopback outside production"
+                )
+        if self.profile == "production" and not self.kafka.ssl_verify:
+            raise ValueError("DEALTALK_KAFKA__SSL_VERIFY=false is refused in production")
+        return self
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

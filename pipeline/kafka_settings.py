@@ -33,8 +33,12 @@ class KafkaSettings(BaseModel):
     request_timeout_ms: int = Field(default=40_000, ge=1000)
     # Jobs a worker runs at once (backpressure); the partition of a running job is paused.
     max_concurrent_jobs: int = Field(default=1, ge=1)
-    # Check the server's certificate host name (SSL, SASL_SSL); off only for test clusters.
+    # Check the server's certificate host name (SSL, SASL_SSL); off only for test clusters. The certificate
+    # itself is still verified against the CAs: switching that off is ``ssl_verify``, a separate setting.
     ssl_check_hostname: bool = True
+    # Verify the cluster's certificate chain. Off encrypts without knowing who answers: refused in production,
+    # logged as a warning on every connect elsewhere.
+    ssl_verify: bool = True
     # Static group membership (KIP-345): a restarted worker with the same id gets its partitions back at
     # once, without a rebalance. Use a stable per-replica name (the StatefulSet pod name); empty = dynamic.
     group_instance_id: str = ""

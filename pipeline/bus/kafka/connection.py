@@ -12,12 +12,15 @@ The password is unwrapped only here, into the client's arguments; nothing logs i
 
 from __future__ import annotations
 
+import logging
 import ssl
 from typing import Any
 
 from dealtalk.pipeline.config import KafkaSettings
 
 __all__ = ["client_options", "describe_cluster"]
+
+logger = logging.getLogger(__name__)
 
 
 def client_options(settings: KafkaSettings, *, client_id_suffix: str = "") -> dict[str, Any]:
@@ -55,8 +58,12 @@ def _ssl_context(settings: KafkaSettings) -> ssl.SSLContext:
     context = ssl.create_default_context(
         cafile=str(settings.ssl_cafile) if settings.ssl_cafile is not None else None
     )
-    context.check_hostname = settings.ssl_check_hostname
-    if not settings.ssl_check_hostname:
-        # Test clusters with self-signed certificates still encrypt; they just are not verified.
+    context.check_hostname = settings.ssl_check_hostname and settings.ssl_verify
+    if not settings.ssl_verify:
+        # A test cluster with a self-signed certificate: encrypted, but nobody checks who answers.
+        logger.warning(
+            "DEALTALK_KAFKA__SSL_VERIFY=false: the Kafka cluster's certificate is NOT verified (%s)",
+            describe_cluster(settings),
+        )
         context.verify_mode = ssl.CERT_NONE
     return context

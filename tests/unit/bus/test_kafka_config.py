@@ -53,7 +53,22 @@ def test_scram_cluster_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("DEALTALK_KAFKA__SSL_CHECK_HOSTNAME", "false")
     options = client_options(Settings.load().kafka)
     assert options["sasl_mechanism"] == "SCRAM-SHA-512" and options["sasl_plain_password"] == "s3cret-pw"
+    # Not checking the host name must not switch off checking the certificate itself.
+    assert options["ssl_context"].verify_mode == ssl.CERT_REQUIRED
+    assert not options["ssl_context"].check_hostname
+
+
+def test_switching_off_certificate_verification_is_its_own_setting_and_is_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setenv("DEALTALK_KAFKA__SECURITY_PROTOCOL", "SSL")
+    monkeypatch.setenv("DEALTALK_KAFKA__SSL_VERIFY", "false")
+    with caplog.at_level("WARNING"):
+        options = client_options(Settings.load().kafka)
     assert options["ssl_context"].verify_mode == ssl.CERT_NONE
+    assert "NOT verified" in caplog.text
+    with pytest.raises(ValidationError, match="SSL_VERIFY"):
+        Settings.load(profile="production")
 
 
 def test_sasl_without_credentials_is_refused_with_the_variables_to_set() -> None:
