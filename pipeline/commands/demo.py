@@ -19,13 +19,12 @@ from rich.progress import (
 )
 
 from dealtalk.pipeline.commands.common import bundled_samples, console, handle_errors, load_settings
-from dealtalk.pipeline.config import Settings
+from dealtalk.pipeline.commands.sandbox import run_sandbox
 from dealtalk.pipeline.discovery import discover_local
 from dealtalk.pipeline.logs import configure_logging
 from dealtalk.pipeline.outcomes import load_outcome
 from dealtalk.pipeline.report import render_call
 from dealtalk.pipeline.resources import Resources
-from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
 
 __all__ = ["demo"]
 
@@ -43,7 +42,8 @@ def demo(
         typer.Option(
             "--sandbox",
             help="Discover the sample calls in an emulated Teams tenant through Graph and publish them to an "
-            "emulated Dataverse (the real clients against local emulators; needs the source checkout).",
+            "emulated Dataverse (the real clients against local emulators; needs the source checkout). With "
+            "DEALTALK_BUS__KIND=kafka it runs the deployed topology: API replicas and a worker per stage.",
         ),
     ] = False,
     dump: Annotated[
@@ -59,13 +59,13 @@ def demo(
     settings = load_settings(data_dir=data_dir)
     configure_logging("INFO" if verbose else "WARNING", settings.log_format)
     if sandbox:
-        _sandbox_demo(settings, dump)
+        run_sandbox(settings, dump, process=_process)
         return
     resources = Resources.open(settings)
     samples = bundled_samples() / "calls"
     started = time.monotonic()
     try:
-        found = discover_local(samples, resources.bus, settings)
+        found = discover_local(samples, resources.outlet, resources.database, settings)
         console.print(
             f"[bold]dealtalk demo[/bold]: {len(found.new)} new sample call(s), {len(found.known)} already in the "
             f"store at {settings.data_dir.resolve()}"
@@ -92,62 +92,10 @@ def demo(
         resources.close()
 
 
-def _sandbox_demo(settings: Settings, dump: Path | None) -> None:
-    """Sample calls through emulated Graph -> pipeline -> emulated Dataverse; prints recording -> activity."""
-    from dealtalk.ingest.graph.bus import bus_emitter
-    from dealtalk.ingest.graph.factory import load_graph_ingest, load_graph_session
-    from dealtalk.ingest.graph.sandbox import start_sandbox
-    from dealtalk.publisher.dataverse.factory import dataverse_client
-    from dealtalk.publisher.dataverse.provision import provision
-    from dealtalk.publisher.schema import ActivitySchema
-
-    base = settings.model_copy(update={"data_dir": settings.data_dir / "sandbox"})
-    with start_sandbox(base.data_dir / "emulators") as box:
-        settings = box.settings(base)
-        with dataverse_client(settings) as client:
-            steps = provision(client, ActivitySchema.from_settings(settings.publisher), poll_s=0.2)
-        created = sum(step.outcome == "created" for step in steps)
-        console.print(
-            f"[bold]sandbox[/bold]: Dataverse table {'provisioned' if created else 'already there'}"
-        )
-        resources = Resources.open(settings)
-        try:
-            session = load_graph_session(settings)
-            try:
-                ingest = load_graph_ingest(settings, emit=bus_emitter(resources.bus), session=session)
-                report = ingest.discovery.run_delta_sync()
-            finally:
-                session.close()
-            console.print(
-                f"Graph: {len(report.emitted)} new recording(s), {report.already_seen} seen before, "
-                f"organizers {', '.join(settings.graph.organizers)}"
-            )
-            if report.emitted:
-                _process(resources, len(report.emitted))
-            for recording in box.info.recordings:
-                outcome = load_outcome(resources.database, resources.blobs, recording)
-                published = outcome.published
-                if published is None:
-                    console.print(f"[red]{recording}: {outcome.status}[/red] {outcome.failure or ''}")
-                    continue
-                console.print(
-                    f"{recording} -> opportunity {published.opportunity_name or published.opportunity_id or '-'} "
-                    f"({published.link_method}) -> activity {published.activity_id or '(unlinked)'}"
-                )
-        finally:
-            resources.close()
-        rows = box.dataverse_rows().get(settings.publisher.activity_entity_set, [])
-        console.print(
-            f"Dataverse: {len(rows)} call-insights activit{'y' if len(rows) == 1 else 'ies'} in total"
-        )
-        if dump is not None:
-            console.print(f"wrote {box.dump(dump)} emulated Dataverse rows to {dump}")
-
-
 def _process(resources: Resources, count: int) -> None:
     hook = _StepHook()
     with console.status("loading models (Whisper base, pyannote + CAM++, multilingual-e5)..."):
-        stages = resources.stages(progress=hook)
+        resources.stages(progress=hook)  # loads the models once; run_worker reuses them
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -168,7 +116,7 @@ def _process(resources: Resources, count: int) -> None:
                 remaining = len(_STAGE_ORDER) - _STAGE_ORDER.index(stage) if phase == "dead" else 1
                 progress.advance(overall, remaining)
 
-        EmbeddedWorker(resources.bus, stages, resources.settings.bus, on_job=on_job).run(burst=True)
+        resources.run_worker(burst=True, progress=hook, on_job=on_job)
         hook.hide()
 
 

@@ -21,6 +21,7 @@ from .dataverse import DataverseEmulator
 from .dataverse.seed import seed_from_fixture
 from .graph import GraphEmulator, Tenant
 from .graph.seed import SELLERS, lookback_days_for, seed_samples
+from .graph.state import Recording
 from .http import EmulatorServer, Request, Response, json_response
 from .identity import AppRegistration, IdentityEmulator, TokenIssuer
 
@@ -45,6 +46,10 @@ class Stack:
     client_secret: str
     control_token: str = field(default_factory=lambda: secrets.token_urlsafe(16))
     control: EmulatorServer | None = None
+    # Recordings seeded but not in the tenant yet: ``POST /publish`` adds them as if the meetings just ended,
+    # and Graph notifies the subscribers (the deployed topology's path: webhook first, delta sync as net).
+    withheld: list[Recording] = field(default_factory=list)
+    lookback_days: int = 14
 
     def info(self) -> dict[str, Any]:
         return {
@@ -58,8 +63,10 @@ class Stack:
             "control_url": self.control.url if self.control else None,
             "control_token": self.control_token,
             "organizers": sorted(SELLERS),
-            "recordings": [r.id for r in self.graph.tenant.recordings] if self.graph else [],
-            "lookback_days": lookback_days_for(self.graph.tenant) if self.graph else 14,
+            "recordings": [r.id for r in (*self.graph.tenant.recordings, *self.withheld)]
+            if self.graph
+            else [],
+            "lookback_days": self.lookback_days,
         }
 
     def _control(self, request: Request) -> Response:
@@ -67,7 +74,20 @@ class Stack:
             return json_response(403, {"error": "wrong control token"})
         if request.path == "/dump" and self.dataverse is not None:
             return json_response(200, self.dataverse.dump())
+        if request.path == "/publish" and request.method == "POST" and self.graph is not None:
+            return json_response(200, {"notified": self.publish_withheld()})
         return json_response(404, {"error": "unknown control path"})
+
+    def publish_withheld(self) -> dict[str, int]:
+        """Put the withheld recordings into the tenant, notifying subscribers; recording id -> deliveries."""
+        assert self.graph is not None
+        sent: dict[str, int] = {}
+        while self.withheld:
+            recording = self.withheld.pop(0)
+            with self.graph.tenant.lock:
+                self.graph.tenant.recordings.append(recording)
+            sent[recording.id] = self.graph.publish_recording(recording)
+        return sent
 
     def stop(self) -> None:
         for server in (self.control, self.graph, self.dataverse, self.identity):
@@ -75,7 +95,15 @@ class Stack:
                 server.stop()
 
 
-def start_stack(*, graph: bool, dataverse: bool, state_dir: Path, samples: Path = _SAMPLES) -> Stack:
+def start_stack(
+    *,
+    graph: bool,
+    dataverse: bool,
+    state_dir: Path,
+    samples: Path = _SAMPLES,
+    withhold: bool = False,
+    copies: int = 1,
+) -> Stack:
     """Start the identity platform plus the chosen emulators, seeded with the sample tenant.
 
     The Dataverse rows persist in ``state_dir/dataverse-state.json``: a second start sees the activities of
@@ -87,9 +115,16 @@ def start_stack(*, graph: bool, dataverse: bool, state_dir: Path, samples: Path 
     issuer.register_app(AppRegistration(CLIENT_ID, secret, {"https://graph.microsoft.com": set(GRAPH_ROLES)}))
     identity = IdentityEmulator(issuer, tls_dir=state_dir / "tls").start()
     graph_emulator = None
+    withheld: list[Recording] = []
+    lookback = 14
     if graph:
         tenant = Tenant(TENANT_ID)
-        seed_samples(tenant, samples / "calls")
+        seeded = seed_samples(tenant, samples / "calls", copies=copies)
+        lookback = lookback_days_for(tenant)
+        if withhold:
+            with tenant.lock:
+                tenant.recordings = [r for r in tenant.recordings if r not in seeded]
+            withheld = seeded
         graph_emulator = GraphEmulator(issuer, tenant, allow_http_loopback=True).start()
     dataverse_emulator = None
     if dataverse:
@@ -100,7 +135,9 @@ def start_stack(*, graph: bool, dataverse: bool, state_dir: Path, samples: Path 
             seed_from_fixture(dataverse_emulator.store, samples / "crm.json")
             dataverse_emulator.store.save(state_file)
         dataverse_emulator.start()
-    stack = Stack(identity, graph_emulator, dataverse_emulator, secret)
+    stack = Stack(
+        identity, graph_emulator, dataverse_emulator, secret, withheld=withheld, lookback_days=lookback
+    )
     stack.control = EmulatorServer(stack._control).start()
     return stack
 
@@ -109,8 +146,18 @@ def main(argv: list[str] | None = None, *, graph: bool = True, dataverse: bool =
     parser = argparse.ArgumentParser(description="Run the dealtalk Microsoft 365 emulators on 127.0.0.1.")
     parser.add_argument("--state-dir", type=Path, default=Path("dealtalk-data/emulators"))
     parser.add_argument("--samples", type=Path, default=_SAMPLES, help="folder with calls/ and crm.json")
+    parser.add_argument(
+        "--withhold", action="store_true", help="keep the sample recordings back until POST /publish"
+    )
+    parser.add_argument("--copies", type=int, default=1, help="seed each sample call this many times")
     args = parser.parse_args(argv)
-    stack = start_stack(graph=graph, dataverse=dataverse, state_dir=args.state_dir, samples=args.samples)
+    stack = start_stack(
+        graph=graph,
+        dataverse=dataverse,
+        state_dir=args.state_dir,
+        samples=args.samples,
+        withhold=args.withhold,
+    )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
