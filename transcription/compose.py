@@ -58,6 +58,7 @@ def build_transcript(
     segment_languages: Sequence[str] | None = None,
     models: Mapping[str, ModelRef],
     warnings: Sequence[str],
+    language_evidence: str | None = None,
 ) -> TranscriptDoc:
     """The stage's output document.
 
@@ -67,6 +68,7 @@ def build_transcript(
         identities: name, e-mail and role per label.
         segment_languages: the language of each segment from ``group_segments(words)``; default the
             words' chunk language.
+        language_evidence: which evidence chose ``language`` (never transcript text).
     """
     ids = {label: f"S{i + 1}" for i, label in enumerate(order)}
     speakers = tuple(
@@ -111,4 +113,5 @@ def build_transcript(
         segments=tuple(segments),
         models=dict(models),
         warnings=tuple(warnings),
+        language_evidence=language_evidence,
     )
