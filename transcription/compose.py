@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dealtalk.pipeline.documents import ModelRef, SegmentDoc, SpeakerDoc, TranscriptDoc, WordDoc
 from dealtalk.transcription.assign import TimedWord, group_segments
 from dealtalk.transcription.naming import SpeakerIdentity, Utterance
+from dealtalk.transcription.quality import segment_quality
 from dealtalk.transcription.types import SpeakerTurn
 
 __all__ = ["build_transcript", "speaker_order", "utterances"]
@@ -92,6 +93,7 @@ def build_transcript(
                 role=identities[group[0].speaker].role,
                 language=segment_languages[index] if segment_languages else group[0].language,
                 text="".join(word.text for word in group).strip(),
+                quality=segment_quality(group),
                 words=tuple(
                     WordDoc(
                         start=round(word.start, 3),
