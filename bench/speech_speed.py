@@ -5,7 +5,7 @@ Each measurement runs in its own child process, so that its peak RSS (``ru_maxrs
 (``load_transcriber`` + ``SpeechEngine.process``, model load excluded from the timings, the file processed
 ``--runs`` times after one load), plain ``faster_whisper.WhisperModel.transcribe`` (beam 5, Silero VAD filter,
 word timestamps, the same CTranslate2 thread count and int8 weights), and decode + VAD alone on a 3-hour file to
-check that memory stays bounded. Steps come from ``SpeechRun.timings``: decode, vad, diarization, asr,
+check that memory stays bounded. Steps come from ``SpeechRun.timings``: decode, vad, diarization, language, asr,
 alignment (guards, word-to-speaker assignment, naming, composition).
 
 Usage: HF_HUB_OFFLINE=1 .venv/bin/python bench/speech_speed.py [--quick] [--runs 3]
@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))  # the bench.* helper modules
 from bench.speech_common import eight_speaker_lines, host_facts, load_engine, temp_dir  # noqa: E402
 from bench.speech_synth import VOICES, Line, render_call, script_lines, write_call  # noqa: E402
 
-STEPS = ("decode", "vad", "diarization", "asr", "alignment")
+STEPS = ("decode", "vad", "diarization", "language", "asr", "alignment")
 
 
 def _peak_rss_mb() -> float:

@@ -91,7 +91,7 @@ class SpeechSettings(_Group):
     torch_threads: int = Field(default=1, ge=1)
     beam_size: int = Field(default=5, ge=1)
     batch_size: int = Field(default=8, ge=1)
-    # "auto": the meeting locale when known, else a text language-ID pass on a first transcript.
+    # "auto": the meeting locale when known, else decided from the audio among `languages` (hints as a prior).
     language: Literal["auto", "nl", "en"] = "auto"
     vad: bool = True
     diarization: bool = True

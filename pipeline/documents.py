@@ -33,6 +33,7 @@ __all__ = [
     "RiskLabel",
     "Role",
     "SegmentDoc",
+    "SegmentQuality",
     "SentimentDoc",
     "SpeakerDoc",
     "SpeakerKpisDoc",
@@ -144,6 +145,19 @@ class SentimentDoc(_Doc):
     score: float = Field(ge=0.0, le=1.0)
 
 
+class SegmentQuality(_Doc):
+    """How well a segment was heard, from Whisper's own scores (``transcription.quality.evidence_quality``)."""
+
+    # Mean token log-probability of the decoding the words came from (weighted by word duration).
+    avg_logprob: float
+    # Whisper's probability that the audio held no speech at all.
+    no_speech_prob: float = Field(ge=0.0, le=1.0)
+    # Mean probability of the segment's words.
+    word_probability: float = Field(ge=0.0, le=1.0)
+    # 0 (heard badly) .. 1 (heard clearly): lowers the confidence of insights quoting this segment.
+    score: float = Field(ge=0.0, le=1.0)
+
+
 class SegmentDoc(_Doc):
     start: float
     end: float
@@ -153,6 +167,8 @@ class SegmentDoc(_Doc):
     text: str
     words: tuple[WordDoc, ...] = ()
     sentiment: SentimentDoc | None = None
+    # None when no ASR scores exist (a Teams transcript taken as is).
+    quality: SegmentQuality | None = None
 
 
 class SpeakerDoc(_Doc):

@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dealtalk.transcription.audio import SAMPLE_RATE
-from dealtalk.transcription.language import choose_language
+from dealtalk.transcription.language import CLEAR_SWITCH_RATIO, choose_language
 from dealtalk.transcription.types import AsrSegment, AsrWord, SpeechRegion
 
 __all__ = ["AsrOptions", "WhisperAsr"]
@@ -37,14 +37,15 @@ class AsrOptions:
         beam_size: beam width (5 is Whisper's default; 1 is ~1.4x faster and a little worse).
         batch_size: chunks decoded together.
         languages: the languages a chunk may be in.
-        switch_ratio: how much more likely another language must be than the call's language to win a chunk.
+        switch_ratio: how much more likely another language must be than the call's language to win a chunk
+            (``CLEAR_SWITCH_RATIO``: only audio that is clearly another language leaves a forced language).
         window_s: speech per pipeline call (bounds memory on long files).
     """
 
     beam_size: int = 5
     batch_size: int = 8
     languages: tuple[str, ...] = ("nl", "en")
-    switch_ratio: float = 3.0
+    switch_ratio: float = CLEAR_SWITCH_RATIO
     window_s: float = 600.0
 
 
@@ -56,7 +57,7 @@ def _make_pipeline(model: Any) -> Any:
 
         allowed: tuple[str, ...] = ()
         prior: str | None = None
-        switch_ratio: float = 3.0
+        switch_ratio: float = CLEAR_SWITCH_RATIO
         chosen: list[tuple[str, float]]
 
         def generate_segment_batched(self, features: Any, tokenizer: Any, options: Any) -> Any:

@@ -25,6 +25,8 @@ class TimedWord:
     """A word with its timing, probability, chunk language and (after assignment) speaker label.
 
     ``estimated``: the timing was not measured on the audio (spread over a Teams transcript cue).
+    ``avg_logprob`` / ``no_speech_prob``: Whisper's scores of the decoded segment the word came from (None
+    for words that were not decoded by our ASR, e.g. a Teams transcript's).
     """
 
     start: float
@@ -34,6 +36,8 @@ class TimedWord:
     language: str
     speaker: int = -1
     estimated: bool = False
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
 
 
 def assign_speakers(

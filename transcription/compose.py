@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from dealtalk.pipeline.documents import ModelRef, SegmentDoc, SpeakerDoc, TranscriptDoc, WordDoc
 from dealtalk.transcription.assign import TimedWord, group_segments
 from dealtalk.transcription.naming import SpeakerIdentity, Utterance
+from dealtalk.transcription.quality import segment_quality
 from dealtalk.transcription.types import SpeakerTurn
 
 __all__ = ["build_transcript", "speaker_order", "utterances"]
@@ -58,6 +59,7 @@ def build_transcript(
     segment_languages: Sequence[str] | None = None,
     models: Mapping[str, ModelRef],
     warnings: Sequence[str],
+    language_evidence: str | None = None,
 ) -> TranscriptDoc:
     """The stage's output document.
 
@@ -67,6 +69,7 @@ def build_transcript(
         identities: name, e-mail and role per label.
         segment_languages: the language of each segment from ``group_segments(words)``; default the
             words' chunk language.
+        language_evidence: which evidence chose ``language`` (never transcript text).
     """
     ids = {label: f"S{i + 1}" for i, label in enumerate(order)}
     speakers = tuple(
@@ -90,6 +93,7 @@ def build_transcript(
                 role=identities[group[0].speaker].role,
                 language=segment_languages[index] if segment_languages else group[0].language,
                 text="".join(word.text for word in group).strip(),
+                quality=segment_quality(group),
                 words=tuple(
                     WordDoc(
                         start=round(word.start, 3),
@@ -111,4 +115,5 @@ def build_transcript(
         segments=tuple(segments),
         models=dict(models),
         warnings=tuple(warnings),
+        language_evidence=language_evidence,
     )

@@ -33,11 +33,16 @@ from dealtalk.transcription.compose import build_transcript, speaker_order
 from dealtalk.transcription.diarization import Diarization, Diarizer
 from dealtalk.transcription.guards import GuardOptions, guarded_words, speech_spans
 from dealtalk.transcription.identify import enrol_sellers, identify_speakers
-from dealtalk.transcription.language import TextLanguageId, majority_language, segment_language
+from dealtalk.transcription.language import (
+    LanguageDecision,
+    TextLanguageId,
+    majority_language,
+    segment_language,
+)
 from dealtalk.transcription.naming import NamingOptions
 from dealtalk.transcription.oom import with_smaller_batches
 from dealtalk.transcription.protocols import CallContext, RecognisedWords
-from dealtalk.transcription.recognise import recognise
+from dealtalk.transcription.recognise import call_language, recognise
 from dealtalk.transcription.types import AsrSegment, SpeechRegion
 from dealtalk.transcription.vad import SileroVad, plan_chunks, speech_regions
 from dealtalk.transcription.voiceprints import VoiceprintStore
@@ -152,22 +157,23 @@ class SpeechEngine:
         with _timed(timings, "vad"):
             regions = self._speech_regions(audio.samples, duration)
         hook("vad", completed=1.0, total=1.0)
-        prior = self._prior(context)
         if not regions:
-            return SpeechRun(self._empty(context, duration, prior, [*warnings, NO_SPEECH]), timings)
+            return SpeechRun(self._empty(context, duration, None, [*warnings, NO_SPEECH]), timings)
         diarization = None
         if self.diarizer is not None:
             with _timed(timings, "diarization"):
                 diarization = self._diarize(audio.samples, context, hook)
         chunks = plan_chunks(regions)
+        with _timed(timings, "language"):
+            decision = self._language(audio.samples, chunks, context)
         with _timed(timings, "asr"):
-            segments, language = self._recognise(audio.samples, chunks, prior, context, hook)
+            segments = self._recognise(audio.samples, chunks, decision, context, hook)
         with _timed(timings, "alignment"):
             speech = speech_spans(diarization.turns if diarization else None, regions)
             words = guarded_words(segments, chunks, speech, duration, self.guard_opts, samples=audio.samples)
             if not words:
-                return SpeechRun(self._empty(context, duration, language, [*warnings, NO_SPEECH]), timings)
-            doc = self._compose(context, duration, language, words, diarization, warnings)
+                return SpeechRun(self._empty(context, duration, decision, [*warnings, NO_SPEECH]), timings)
+            doc = self._compose(context, duration, decision, words, diarization, warnings)
         hook("alignment", completed=1.0, total=1.0)
         logger.info(
             "call %s: %.1f s audio, %d speakers, %d segments, language %s",
@@ -194,15 +200,19 @@ class SpeechEngine:
         hook("decode", completed=1.0, total=1.0)
         regions = self._speech_regions(audio.samples, audio.duration_s)
         hook("vad", completed=1.0, total=1.0)
-        prior = self._prior(context)
         if not regions:
-            return RecognisedWords((), prior or self.settings.languages[0], audio.duration_s, audio.warnings)
+            forced, _source = self._forced(context)
+            language = forced or self.settings.languages[0]
+            return RecognisedWords((), language, audio.duration_s, audio.warnings)
         chunks = plan_chunks(regions)
-        segments, language = self._recognise(audio.samples, chunks, prior, context, hook)
+        decision = self._language(audio.samples, chunks, context)
+        segments = self._recognise(audio.samples, chunks, decision, context, hook)
         words = guarded_words(
             segments, chunks, regions, audio.duration_s, self.guard_opts, samples=audio.samples
         )
-        return RecognisedWords(tuple(words), language, audio.duration_s, audio.warnings)
+        return RecognisedWords(
+            tuple(words), decision.language, audio.duration_s, audio.warnings, decision.evidence
+        )
 
     # -- steps ------------------------------------------------------------------------------------------
 
@@ -211,32 +221,47 @@ class SpeechEngine:
             return [SpeechRegion(0.0, duration)]
         return speech_regions(self.vad.probabilities(samples), duration)
 
+    def _language(
+        self, samples: npt.NDArray[np.float32], chunks: list[SpeechRegion], context: CallContext
+    ) -> LanguageDecision:
+        forced, source = self._forced(context)
+        return call_language(
+            self.asr,
+            samples,
+            chunks,
+            forced=forced,
+            forced_source=source,
+            languages=self.settings.languages,
+            hints=context.language_hints,
+        )
+
     def _recognise(
         self,
         samples: npt.NDArray[np.float32],
         chunks: list[SpeechRegion],
-        prior: str | None,
+        decision: LanguageDecision,
         context: CallContext,
         hook: ProgressHook,
-    ) -> tuple[list[AsrSegment], str]:
+    ) -> list[AsrSegment]:
         return recognise(
             self.asr,
-            self.text_lid,
             samples,
             chunks,
-            prior=prior,
-            languages=self.settings.languages,
+            decision=decision,
             vocabulary=context.vocabulary,
             batch_size=self.batch_size,
             call_id=context.call_id,
             hook=hook,
         )
 
-    def _prior(self, context: CallContext) -> str | None:
+    def _forced(self, context: CallContext) -> tuple[str | None, str | None]:
+        """The forced language and its source: configuration first, then what the context forces."""
         allowed = self.settings.languages if self.asr.multilingual else ("en",)
-        configured = None if self.settings.language == "auto" else self.settings.language
-        language = configured or context.language
-        return language if language in allowed else None
+        if self.settings.language != "auto" and self.settings.language in allowed:
+            return self.settings.language, "configured"
+        if context.language in allowed:
+            return context.language, context.language_source or "configured"
+        return None, None
 
     def _diarize(
         self, samples: npt.NDArray[np.float32], context: CallContext, hook: ProgressHook
@@ -268,7 +293,7 @@ class SpeechEngine:
         self,
         context: CallContext,
         duration: float,
-        language: str,
+        decision: LanguageDecision,
         words: list[TimedWord],
         diarization: Diarization | None,
         warnings: list[str],
@@ -292,7 +317,8 @@ class SpeechEngine:
             enrol_sellers(identities, diarization, voiceprints=self.voiceprints, models=self._models)
         return build_transcript(
             call_id=context.call_id,
-            language=language,
+            language=decision.language,
+            language_evidence=decision.evidence,
             duration_s=duration,
             words=words,
             order=order,
@@ -307,11 +333,23 @@ class SpeechEngine:
         return segment_language("".join(word.text for word in group), self.text_lid.classify, spoken)
 
     def _empty(
-        self, context: CallContext, duration: float, language: str | None, warnings: list[str]
+        self,
+        context: CallContext,
+        duration: float,
+        decision: LanguageDecision | None,
+        warnings: list[str],
     ) -> TranscriptDoc:
+        if decision is None:
+            forced, source = self._forced(context)
+            decision = (
+                LanguageDecision(forced, source or "configured")
+                if forced
+                else LanguageDecision(self.settings.languages[0], "no speech: the first allowed language")
+            )
         return TranscriptDoc(
             call_id=context.call_id,
-            language=language or self.settings.languages[0],
+            language=decision.language,
+            language_evidence=decision.evidence,
             duration_s=round(duration, 3),
             speakers=(),
             segments=(),

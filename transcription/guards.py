@@ -239,7 +239,17 @@ def guarded_words(
         kept = clamp_words(kept, chunk.start, min(chunk.end, duration_s))
         kept = keep_words_in_speech(kept, speech, opts.speech_tolerance_s)
         words += [
-            TimedWord(w.start, w.end, w.text, w.probability, segment.language) for w in kept if w.text.strip()
+            TimedWord(
+                w.start,
+                w.end,
+                w.text,
+                w.probability,
+                segment.language,
+                avg_logprob=segment.avg_logprob,
+                no_speech_prob=segment.no_speech_prob,
+            )
+            for w in kept
+            if w.text.strip()
         ]
     words.sort(key=lambda word: word.start)
     if samples is not None:

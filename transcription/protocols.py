@@ -47,6 +47,8 @@ class RecognisedWords:
     language: str
     duration_s: float
     warnings: tuple[str, ...] = ()
+    # Which evidence chose ``language`` (as ``TranscriptDoc.language_evidence``).
+    language_evidence: str | None = None
 
 
 class CallTranscriber(Protocol):

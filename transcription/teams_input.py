@@ -74,10 +74,15 @@ def teams_call_transcript(
         raise VttError("the Teams transcript holds no cue with text")
     lid = _text_lid(languages)
     verdict = lid.classify(" ".join(cue.text for cue in cues[:200]))
-    language = context.language or (verdict[0] if verdict else languages[0])
+    if context.language:
+        language, evidence = context.language, context.language_source or "configured"
+    elif verdict:
+        language, evidence = verdict[0], f"teams.transcript text: {verdict[0]} {verdict[1]:.2f}"
+    else:
+        language, evidence = languages[0], "default: the first allowed language (Teams text too short)"
     teams = teams_ref(vtt_sha256)
     if not retimed:
-        return teams_transcript(
+        doc = teams_transcript(
             cues,
             context,
             language=language,
@@ -85,12 +90,14 @@ def teams_call_transcript(
             models={"transcript": teams},
             classify=lid.classify,
         )
-    heard = transcriber.recognise_words(audio_path, replace(context, language=language), progress=progress)
+        return doc.model_copy(update={"language_evidence": evidence})
+    forced = replace(context, language=language, language_source=evidence)
+    heard = transcriber.recognise_words(audio_path, forced, progress=progress)
     used: dict[str, ModelRef] = {k: v for k, v in transcriber.models.items() if k in ("asr", "vad")}
     logger.info(
         "call %s: re-timing %d Teams cues to %d ASR words", context.call_id, len(cues), len(heard.words)
     )
-    return teams_transcript(
+    doc = teams_transcript(
         cues,
         context,
         language=language,
@@ -100,3 +107,4 @@ def teams_call_transcript(
         classify=lid.classify,
         warnings=heard.warnings,
     )
+    return doc.model_copy(update={"language_evidence": evidence})

@@ -64,6 +64,7 @@ def test_teams_source_keeps_the_teams_words_and_names(
     ]
     assert " ".join(s.text for s in doc.segments) == " ".join(c.text for c in cues)
     assert doc.language == "nl" and ready.language == "nl"
+    assert doc.language_evidence == "meeting.locale"
     assert doc.duration_s == pytest.approx(121.9, abs=0.1)  # from the recording's header, not the last cue
     words = [w for s in doc.segments for w in s.words]
     assert words and all(w.estimated for w in words)
