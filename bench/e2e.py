@@ -129,9 +129,7 @@ def _published(resources: Resources) -> set[str]:
 
 def _published_at(resources: Resources) -> dict[str, datetime]:
     with resources.database.session() as session:
-        rows = (
-            session.execute(select(PublicationRow.recording_id, PublicationRow.published_at)).tuples().all()
-        )
+        rows = session.execute(select(PublicationRow.recording_id, PublicationRow.published_at)).all()
     return dict(rows)
 
 

@@ -100,7 +100,11 @@ class LoopbackBalancer:
             asyncio.start_server(self._serve, "127.0.0.1", self.port)
         )
         started.set()
-        self._loop.run_forever()
+        try:
+            self._loop.run_forever()
+        finally:
+            self._loop.run_until_complete(self._loop.shutdown_asyncgens())
+            self._loop.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         first = next(self._turn)
@@ -118,10 +122,12 @@ class LoopbackBalancer:
         async def _stop() -> None:
             if self._server is not None:
                 self._server.close()
+                await self._server.wait_closed()
             self._loop.stop()
 
-        asyncio.run_coroutine_threadsafe(_stop(), self._loop)
-        self._thread.join(timeout=10)
+        if self._thread.is_alive():
+            asyncio.run_coroutine_threadsafe(_stop(), self._loop)
+            self._thread.join(timeout=10)
 
 
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
