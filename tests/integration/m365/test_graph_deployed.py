@@ -54,7 +54,7 @@ def test_an_organizer_group_alone_starts_discovery_in_the_api(
     try:
         with TestClient(create_app(settings)) as client:
             assert client.get("/health").status_code == 200
-            assert _wait(lambda: registered() == {r.id for r in tenant.recordings})
+            assert _wait(lambda: registered() == {r.id for r in tenant.recordings}, 60), registered()
         with database.session() as session:
             queued = session.scalars(select(BusMessageRow.key)).all()
         # Registered and handed on together: one queued event per recording, none twice.
@@ -129,4 +129,47 @@ def test_one_lease_holder_at_a_time_and_takeover_after_expiry(database_url: str,
         b.release()  # a graceful stop hands over at once
         assert a.hold()
     finally:
+        database.dispose()
+
+
+def test_replayed_and_stale_notifications_register_nothing_twice(
+    graph_settings: Settings, tenant: Tenant, database_url: str
+) -> None:
+    """A duplicate or replayed notification, and one for a recording the tenant no longer has: each ends in a
+    stored or clearly skipped state, on the shared database, never a second call or an error."""
+    from dealtalk.ingest.graph.bus import bus_emitter
+    from dealtalk.ingest.graph.notifications import NotificationWork
+    from dealtalk.pipeline.bus.embedded import EmbeddedBus
+    from dealtalk.pipeline.bus.outlet import EmbeddedOutlet
+
+    database = open_database(database_url)
+    session = load_graph_session(graph_settings)
+    try:
+        outlet = EmbeddedOutlet(EmbeddedBus(database, graph_settings.bus))
+        ingest = load_graph_ingest(
+            graph_settings,
+            emit=bus_emitter(database, outlet),
+            session=session,
+            state=DatabaseDiscoveryState(database),
+        )
+        ingest.sync()  # creates the subscriptions and registers the three sample calls
+        mark = tenant.user(MARK)
+        assert mark is not None
+        meeting = next(m for m in tenant.meetings.values() if m.organizer_id == mark.id)
+        added = tenant.add_recording(meeting, b"\x00" * 2048, duration_s=30.0)
+        owner = next(s for s in DatabaseDiscoveryState(database).subscriptions() if s.organizer_id == mark.id)
+        work = NotificationWork("created", owner.id, meeting.id, added.id)
+        for _ in range(3):  # Graph may deliver a notification more than once
+            ingest.handle(work)
+        gone = tenant.add_recording(meeting, b"\x01" * 2048, duration_s=30.0)
+        tenant.remove_recording(gone.id)
+        ingest.handle(NotificationWork("created", owner.id, meeting.id, gone.id))  # 404: skipped
+        with database.session() as db:
+            registered = db.scalars(select(RecordingRow.recording_id)).all()
+            queued = db.scalars(select(BusMessageRow.key)).all()
+        assert sorted(registered) == sorted(queued)  # registered and queued together, each once
+        assert added.id in registered and gone.id not in registered
+        assert len(registered) == 4
+    finally:
+        session.close()
         database.dispose()
