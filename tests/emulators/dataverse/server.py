@@ -15,6 +15,7 @@ import hmac
 import json
 import re
 import secrets
+import ssl
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ class DataverseEmulator:
         state_file: Path | None = None,
         key_activation_s: float = 0.2,
         allow_create_tables: bool = True,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.issuer = issuer
         self.application_users = application_users
@@ -59,7 +61,7 @@ class DataverseEmulator:
         self.state_file = state_file
         if state_file is not None and state_file.exists():
             self.store.load(state_file)
-        self.server = EmulatorServer(self.handle)
+        self.server = EmulatorServer(self.handle, tls=tls)
         issuer.resources.add(self.url)
         self._paging_key = secrets.token_bytes(16)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import ssl
 import uuid
 from collections import deque
 from datetime import UTC, datetime
@@ -69,6 +70,7 @@ class GraphEmulator:
         evaluation_minutes: int = 600,
         billing_configured: bool = False,
         page_size: int = 10,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.issuer = issuer
         self.tenant = tenant
@@ -79,7 +81,7 @@ class GraphEmulator:
         self.usage_minutes: dict[tuple[str, str], int] = {}
         self.injected: deque[tuple[int, float | None]] = deque()
         self.broken: deque[int] = deque()
-        self.server = EmulatorServer(self.handle)
+        self.server = EmulatorServer(self.handle, tls=tls)
         self.listing = RecordingListing(tenant, self.server.url, page_size)
         self.groups = GroupMembers(tenant, self.server.url, page_size)
 

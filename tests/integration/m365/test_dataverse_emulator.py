@@ -44,7 +44,7 @@ def http(identity: IdentityEmulator, dataverse: DataverseEmulator) -> Iterator[h
         "OData-MaxVersion": "4.0",
         "Accept": "application/json",
     }
-    with httpx.Client(base_url=dataverse.api_root, headers=headers) as client:
+    with httpx.Client(base_url=dataverse.api_root, headers=headers, verify=context) as client:
         yield client
 
 
@@ -84,14 +84,16 @@ def test_token_endpoint_follows_entra_errors(
 
 
 def test_requests_need_a_token_for_this_org(
-    http: httpx.Client, dataverse: DataverseEmulator, issuer: TokenIssuer
+    http: httpx.Client, dataverse: DataverseEmulator, issuer: TokenIssuer, trust: ssl.SSLContext
 ) -> None:
-    anonymous = httpx.get(f"{dataverse.api_root}accounts")
+    anonymous = httpx.get(f"{dataverse.api_root}accounts", verify=trust)
     assert anonymous.status_code == 401 and "authorization_uri" in anonymous.headers["www-authenticate"]
     graph_token = issuer.issue(APP_ID, GRAPH)  # right tenant, wrong audience
     assert (
         httpx.get(
-            f"{dataverse.api_root}accounts", headers={"Authorization": f"Bearer {graph_token}"}
+            f"{dataverse.api_root}accounts",
+            headers={"Authorization": f"Bearer {graph_token}"},
+            verify=trust,
         ).status_code
         == 401
     )
