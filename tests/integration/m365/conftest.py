@@ -24,7 +24,7 @@ from dealtalk.api.notifications import graph_notification_router
 from dealtalk.ingest.graph.notifications import NotificationWork
 from dealtalk.pipeline.config import Settings
 from dealtalk.publisher.fixture import bundled_fixture_path
-from tests.emulators.dataverse import DataverseEmulator, ServiceProtection
+from tests.emulators.dataverse import DataverseEmulator, SecurityRole, ServiceProtection
 from tests.emulators.dataverse.seed import seed_from_fixture
 from tests.emulators.graph import GraphEmulator, Tenant
 from tests.emulators.graph.seed import SELLERS, lookback_days_for, seed_samples
@@ -78,14 +78,24 @@ def dataverse_protection() -> ServiceProtection:
 
 
 @pytest.fixture
+def dataverse_roles() -> dict[str, SecurityRole]:
+    """Override in a test module to give the application user another security role (default: dealtalk's)."""
+    return {}
+
+
+@pytest.fixture
 def dataverse(
-    issuer: TokenIssuer, dataverse_protection: ServiceProtection, test_ca: TestCA
+    issuer: TokenIssuer,
+    dataverse_protection: ServiceProtection,
+    dataverse_roles: dict[str, SecurityRole],
+    test_ca: TestCA,
 ) -> Iterator[DataverseEmulator]:
     emulator = DataverseEmulator(
         issuer,
         application_users={APP_ID},
         protection=dataverse_protection,
         key_activation_s=0.05,
+        security_roles=dataverse_roles,
         tls=test_ca.context,
     )
     seed_from_fixture(emulator.store, bundled_fixture_path())

@@ -15,10 +15,16 @@ from dealtalk.pipeline.config import Settings
 from dealtalk.publisher.dataverse.factory import dataverse_client
 from dealtalk.publisher.dataverse.provision import provision
 from dealtalk.publisher.schema import ActivitySchema
-from tests.emulators.dataverse import DataverseEmulator, ServiceProtection
+from tests.emulators.dataverse import SYSTEM_ADMINISTRATOR, DataverseEmulator, SecurityRole, ServiceProtection
 from tests.emulators.identity import IdentityEmulator, TokenIssuer
 
 from .conftest import APP_ID, APP_SECRET, GRAPH, TENANT
+
+@pytest.fixture
+def dataverse_roles() -> dict[str, SecurityRole]:
+    """These tests write accounts and contacts too: the application user is a System Administrator."""
+    return {APP_ID: SYSTEM_ADMINISTRATOR}
+
 
 OPP = "680f89c8-b972-592e-9050-7e61dacce2d0"
 CONTACT = "f8b87b44-fb40-515b-8eb8-bed6b12644d9"
