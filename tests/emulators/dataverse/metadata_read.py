@@ -37,12 +37,13 @@ TYPE_NAMES = {
     "Money": "MoneyAttributeMetadata",
     "Picklist": "PicklistAttributeMetadata",
     "State": "StateAttributeMetadata",
+    "Status": "StatusAttributeMetadata",
     "Boolean": "BooleanAttributeMetadata",
     "DateTime": "DateTimeAttributeMetadata",
     "Lookup": "LookupAttributeMetadata",
     "Uniqueidentifier": "UniqueIdentifierAttributeMetadata",
 }
-_WITH_OPTIONS = {"PicklistAttributeMetadata", "StateAttributeMetadata"}
+_WITH_OPTIONS = {"PicklistAttributeMetadata", "StateAttributeMetadata", "StatusAttributeMetadata"}
 _METADATA_OPERATORS = frozenset({"eq", "ne", "not", "and", "or"})
 # The properties each representation has (what $select and $filter may name).
 _PROPERTIES = {

@@ -88,7 +88,7 @@ def _check_value(table: Table, column: Column, value: Any) -> Any:
                 f"Cannot convert the literal '{value}' to the expected type 'Edm.DateTimeOffset'."
             ) from None
         return value
-    if column.type in ("Picklist", "State"):
+    if column.type in ("Picklist", "State", "Status"):
         if (
             isinstance(value, bool)
             or not isinstance(value, int)
