@@ -20,6 +20,7 @@ from tests.emulators.identity import IdentityEmulator, TokenIssuer
 
 from .conftest import APP_ID, APP_SECRET, GRAPH, TENANT
 
+
 @pytest.fixture
 def dataverse_roles() -> dict[str, SecurityRole]:
     """These tests write accounts and contacts too: the application user is a System Administrator."""

@@ -30,7 +30,9 @@ def test_sdk_refuses_plain_http(credential: object) -> None:
 
 
 def test_create_read_update_delete(sdk: DataverseClient, dataverse: DataverseEmulator) -> None:
-    """Docs: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/create-entity-web-api, retrieve-entity-using-web-api, update-delete-entities-using-web-api."""
+    """Docs: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/create-entity-web-api,
+    https://learn.microsoft.com/power-apps/developer/data-platform/webapi/retrieve-entity-using-web-api,
+    https://learn.microsoft.com/power-apps/developer/data-platform/webapi/update-delete-entities-using-web-api."""
     account_id = sdk.records.create("account", {"name": "Contoso", "accountnumber": "C-1"})
     record = sdk.records.retrieve("account", account_id, select=["name", "accountnumber"])
     assert record is not None and record["name"] == "Contoso" and record["accountnumber"] == "C-1"
@@ -44,7 +46,10 @@ def test_create_read_update_delete(sdk: DataverseClient, dataverse: DataverseEmu
 
 
 def test_select_filter_expand(sdk: DataverseClient) -> None:
-    """Docs: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/select-columns, query/filter-rows, query/join-tables ($expand single-valued)."""
+    """Docs: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/select-columns,
+    https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/filter-rows,
+    https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/join-tables
+    ($expand of a single-valued navigation)."""
     contact_id = sdk.records.create(
         "contact",
         {
@@ -68,7 +73,8 @@ def test_select_filter_expand(sdk: DataverseClient) -> None:
 
 
 def test_paging_with_maxpagesize(sdk: DataverseClient, dataverse: DataverseEmulator) -> None:
-    """Docs: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/page-results (Prefer: odata.maxpagesize, @odata.nextLink with $skiptoken)."""
+    """Docs: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/page-results
+    (Prefer: odata.maxpagesize, @odata.nextLink with an opaque $skiptoken)."""
     pages = list(sdk.records.list_pages("contact", select=["fullname"], page_size=2))
     sizes = [len(list(page)) for page in pages]
     total = len(dataverse.store.rows["contact"])
@@ -92,7 +98,9 @@ def test_upsert_by_alternate_key_and_key_as_segment(
     sdk: DataverseClient, dataverse: DataverseEmulator
 ) -> None:
     """Docs: https://learn.microsoft.com/power-apps/developer/data-platform/define-alternate-keys-entity,
-    https://learn.microsoft.com/power-apps/developer/data-platform/webapi/use-upsert-insert-update-record and "Retrieve using an alternate key" (key-as-segment form)."""
+    https://learn.microsoft.com/power-apps/developer/data-platform/webapi/use-upsert-insert-update-record and
+    https://learn.microsoft.com/power-apps/developer/data-platform/webapi/retrieve-entity-using-web-api
+    (key-as-segment form)."""
     _active_account_key(sdk)  # created by the SDK without @odata.type: the Keys collection implies it
     sdk.records.upsert("account", [UpsertItem({"accountnumber": "U-1"}, {"name": "Upserted"})])
     sdk.records.upsert("account", [UpsertItem({"accountnumber": "U-1"}, {"name": "Upserted again"})])
@@ -105,7 +113,8 @@ def test_upsert_by_alternate_key_and_key_as_segment(
 def test_picklist_string_values_through_the_type_cast(
     sdk: DataverseClient, dv_settings: Settings, dataverse: DataverseEmulator
 ) -> None:
-    """Docs: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query-metadata-web-api (Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata with
+    """Docs: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query-metadata-web-api
+    (Attributes/Microsoft.Dynamics.CRM.PicklistAttributeMetadata with
     $expand=OptionSet): the SDK turns the label "Negative" into the option value before it writes."""
     with dataverse_client(dv_settings) as client:  # the product provisions its activity table
         provision(client, ActivitySchema.from_settings(dv_settings.publisher), poll_s=0.02)
@@ -117,7 +126,8 @@ def test_picklist_string_values_through_the_type_cast(
 
 
 def test_changeset_with_content_id_references(sdk: DataverseClient, dataverse: DataverseEmulator) -> None:
-    """Docs: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api (change sets; ``$1`` as a URL and in @odata.bind)."""
+    """Docs: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api
+    (change sets; ``$1`` as a request URL and in @odata.bind)."""
     batch = sdk.batch.new()
     with batch.changeset() as changes:
         account = changes.records.create("account", {"name": "Batch B.V."})
@@ -159,8 +169,8 @@ def test_bulk_messages(sdk: DataverseClient, dataverse: DataverseEmulator) -> No
 
 
 def test_sql_query_is_refused_not_ignored(sdk: DataverseClient) -> None:
-    """Docs: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/overview: the emulator answers OData queries; ``?sql=`` is refused with a 400 rather
-    than answered with every row and column."""
+    """Docs: https://learn.microsoft.com/power-apps/developer/data-platform/webapi/query/overview
+    The emulator answers OData queries; ``?sql=`` is refused with a 400 rather than answered with every row."""
     with pytest.raises(HttpError) as refused:
         sdk.query.sql("SELECT name FROM account WHERE name = 'none'")
     assert refused.value.status_code == 400 and "not emulated" in str(refused.value)
