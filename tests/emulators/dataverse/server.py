@@ -1,10 +1,13 @@
-"""The Dataverse Web API emulator: ``/api/data/v9.2/`` over real HTTP on 127.0.0.1.
+"""The Dataverse Web API emulator: ``/api/data/v9.2/`` over HTTPS (a test CA) on 127.0.0.1.
 
 Strict where the real service is: bearer token for this org (audience = the org URL) from an app that is an
-application user; case-sensitive entity sets and properties; Dataverse error bodies and codes; OData-Version
-4.0 answers; conditional upserts (``If-Match``/``If-None-Match``) with 404/412; ETags and 304; alternate
-keys only once Active; paging with ``Prefer: odata.maxpagesize`` and an opaque ``$skiptoken``; ``$skip``
-refused; ``$batch``; service-protection 429s with ``Retry-After`` (request budget per window, concurrency).
+application user, whose security role grants each operation (``security.py``: a 403 naming the privilege);
+case-sensitive entity sets and properties; Dataverse error bodies and codes; OData-Version 4.0 answers; rows
+by id, key-as-segment or active alternate key with conditional upserts (``writes.py``); paging with ``Prefer:
+odata.maxpagesize`` and an opaque ``$skiptoken``; ``$skip``, ``fetchXml``, ``sql`` and unknown query options
+refused; ``$batch`` with change sets and ``$n`` Content-ID references (as bind values and as request URLs);
+the bulk messages (``bulk.py``); table definitions (``metadata.py``); service-protection 429s with
+``Retry-After`` (request budget per window, concurrency).
 """
 
 from __future__ import annotations
