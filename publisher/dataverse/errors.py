@@ -8,6 +8,7 @@ an actionable hint (table not provisioned, key not active, record gone, missing 
 from __future__ import annotations
 
 import email.utils
+import re
 import time
 from datetime import UTC
 from typing import Any
@@ -25,6 +26,7 @@ __all__ = ["error_code", "error_for", "retry_after_s"]
 _RESOURCE_NOT_FOUND = "0x8006088a"  # unknown entity set: the table is not there
 _UNDEFINED_KEY = "0x80060891"  # the alternate key is not defined (or not active yet)
 _RECORD_MISSING = "0x80040217"
+_MISSING_PRIVILEGE = re.compile(r"missing (prv\w+) privilege")  # Dataverse's 0x80040220 message
 
 
 def error_code(body: Any) -> tuple[str, str]:
@@ -90,9 +92,11 @@ def error_for(status: int, body: Any, purpose: str) -> DealtalkError:
     if status == 401:
         return ConfigurationError(f"{detail}. The token was refused twice; check the app registration")
     if status == 403:
-        return ConfigurationError(
-            f"{detail}. Give the application user a security role with this privilege (the message names it)"
+        privilege = _MISSING_PRIVILEGE.search(message)
+        wanted = (
+            f"the privilege {privilege.group(1)}" if privilege else "this privilege (the message names it)"
         )
+        return ConfigurationError(f"{detail}. Give the application user a security role with {wanted}")
     if status == 429:
         return RetryLater(f"{detail} (service protection limits)", defer_s=60.0)
     if status >= 500:

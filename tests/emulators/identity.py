@@ -1,7 +1,8 @@
 """The Microsoft identity platform, as far as confidential clients use it: OIDC discovery, client credentials.
 
-Served over HTTPS (MSAL and azure-identity refuse plain-HTTP authorities) with a self-signed certificate for
-127.0.0.1 that the emulator writes to disk (``ca_file``), so clients are pointed at it as a CA bundle.
+Served over HTTPS (MSAL and azure-identity refuse plain-HTTP authorities) with a certificate for 127.0.0.1
+from a test CA (``tls.py``) whose certificate the emulator writes to disk (``ca_file``): clients are pointed
+at it as a CA bundle.
 
 Tokens are JWTs signed with HS256 under a key only this process knows; the Graph and Dataverse emulators
 verify them through ``TokenIssuer.verify`` (same process) for signature, expiry, audience and app roles.
@@ -15,7 +16,6 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
-import ipaddress
 import json
 import secrets
 import ssl
@@ -28,12 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-
 from .http import EmulatorServer, Request, Response, json_response
+from .tls import TestCA, make_test_ca
 
 __all__ = ["AppRegistration", "IdentityEmulator", "TokenError", "TokenIssuer", "make_tls"]
 
@@ -129,56 +125,9 @@ class TokenIssuer:
 
 
 def make_tls(directory: Path) -> tuple[ssl.SSLContext, Path]:
-    """A self-signed certificate for 127.0.0.1/localhost: the server context and the CA file clients trust."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "dealtalk emulator")])
-    now = dt.datetime.now(dt.UTC)
-    public = key.public_key()
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(public)
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                key_encipherment=True,
-                key_cert_sign=True,
-                content_commitment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(public), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    directory.mkdir(parents=True, exist_ok=True)
-    cert_file = directory / "emulator-ca.pem"
-    key_file = directory / "emulator-key.pem"
-    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(cert_file, key_file)
-    return context, cert_file
+    """A test CA and a 127.0.0.1/localhost server certificate: the server context and the CA file clients trust."""
+    ca = make_test_ca(directory)
+    return ca.context, ca.ca_file
 
 
 def _aad_error(status: int, error: str, code: int, description: str) -> Response:
@@ -201,14 +150,18 @@ class IdentityEmulator:
 
     Args:
         issuer: the token issuer (shared with the API emulators that verify its tokens).
-        tls_dir: where the certificate and key are written; a temporary folder when None.
+        tls_dir: where a new test CA and server certificate are written; a temporary folder when None.
+        tls: a test CA to serve with instead (shared with the Graph and Dataverse emulators).
     """
 
-    def __init__(self, issuer: TokenIssuer, *, tls_dir: Path | None = None) -> None:
+    def __init__(
+        self, issuer: TokenIssuer, *, tls_dir: Path | None = None, tls: TestCA | None = None
+    ) -> None:
         self.issuer = issuer
-        self._tmp = None if tls_dir else tempfile.TemporaryDirectory(prefix="dealtalk-identity-")
-        context, self.ca_file = make_tls(tls_dir or Path(self._tmp.name))  # type: ignore[union-attr]
-        self.server = EmulatorServer(self.handle, tls=context)
+        self._tmp = None if tls_dir or tls else tempfile.TemporaryDirectory(prefix="dealtalk-identity-")
+        self.tls = tls or make_test_ca(tls_dir or Path(self._tmp.name))  # type: ignore[union-attr]
+        self.ca_file = self.tls.ca_file
+        self.server = EmulatorServer(self.handle, tls=self.tls.context)
         self.failures_left = 0  # answer this many token requests with a 503 (an outage)
 
     @property

@@ -125,12 +125,16 @@ def start_stack(
             with tenant.lock:
                 tenant.recordings = [r for r in tenant.recordings if r not in seeded]
             withheld = seeded
-        graph_emulator = GraphEmulator(issuer, tenant, allow_http_loopback=True).start()
+        graph_emulator = GraphEmulator(
+            issuer, tenant, allow_http_loopback=True, tls=identity.tls.context
+        ).start()
     dataverse_emulator = None
     if dataverse:
         state_file = state_dir / "dataverse-state.json"
         fresh = not state_file.exists()
-        dataverse_emulator = DataverseEmulator(issuer, application_users={CLIENT_ID}, state_file=state_file)
+        dataverse_emulator = DataverseEmulator(
+            issuer, application_users={CLIENT_ID}, state_file=state_file, tls=identity.tls.context
+        )
         if fresh:
             seed_from_fixture(dataverse_emulator.store, samples / "crm.json")
             dataverse_emulator.store.save(state_file)

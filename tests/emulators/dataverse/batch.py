@@ -111,7 +111,14 @@ def _parse_request(block: str, in_changeset: bool) -> Part:
     inner_headers, text = _headers_and_rest(remainder)
     if match.group(1) == "GET" and in_changeset:
         raise ODataError("GET requests are not allowed inside a change set.")
-    body = json.loads(text) if text.strip() else None
+    try:
+        body = json.loads(text) if text.strip() else None
+    except json.JSONDecodeError:
+        raise ODataError(
+            f"Error identified in Payload provided by the user for the $batch part '{match.group(2)[:80]}': "
+            "the body is not valid JSON.",
+            "0x80048d19",
+        ) from None
     return Part(match.group(1), match.group(2), inner_headers, body, headers.get("content-id"))
 
 
@@ -156,7 +163,12 @@ def _render(status: int, headers: dict[str, str], body: Any, content_id: str | N
 
 
 def execute_batch(
-    store: Store, items: list[Part | ChangeSet], execute: Executor, *, continue_on_error: bool
+    store: Store,
+    items: list[Part | ChangeSet],
+    execute: Executor,
+    *,
+    continue_on_error: bool,
+    app_id: str = "",
 ) -> tuple[bool, str, str]:
     """Run the parts; return (all succeeded, response boundary, multipart response body)."""
     boundary = f"batchresponse_{uuid.uuid4()}"
@@ -164,12 +176,12 @@ def execute_batch(
     ok = True
     for item in items:
         if isinstance(item, Part):
-            status, headers, body = _run(execute, item, WriteContext())[:3]
+            status, headers, body = _run(execute, item, WriteContext(app_id=app_id))[:3]
             out.append(_render(status, headers, body, None))
             failed = status >= 400
         else:
             snapshot = store.snapshot()
-            ctx = WriteContext()
+            ctx = WriteContext(app_id=app_id)
             rendered: list[str] = []
             failed = False
             for part in item.parts:

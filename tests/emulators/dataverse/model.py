@@ -20,7 +20,7 @@ PARTY_TARGETS = ("systemuser", "contact", "account")
 @dataclass
 class Column:
     name: str
-    # Uniqueidentifier, String, Memo, Integer, Decimal, Money, Boolean, DateTime, Picklist, State, Lookup
+    # Uniqueidentifier, String, Memo, Integer, Decimal, Money, Boolean, DateTime, Picklist, State, Status, Lookup
     type: str
     max_length: int | None = None
     min_value: float | None = None
@@ -183,7 +183,7 @@ def builtin_tables() -> dict[str, Table]:
             _c("parentaccountid", "Lookup", targets=("account",)),
             _c("ownerid", "Lookup", targets=("systemuser",)),
             _c("statecode", "State", options=(0, 1, 2)),
-            _c("statuscode", "Picklist", options=(1, 2, 3, 4, 5)),
+            _c("statuscode", "Status", options=(1, 2, 3, 4, 5)),
             _c("estimatedvalue", "Money", min_value=-922337203685477, max_value=922337203685477),
         ],
     )

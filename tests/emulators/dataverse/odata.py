@@ -97,10 +97,21 @@ def _compare(op: str, left: Any, right: Any) -> bool:
 
 
 class _Parser:
-    def __init__(self, text: str, check_property: Callable[[str], None]) -> None:
+    def __init__(
+        self, text: str, check_property: Callable[[str], None], operators: frozenset[str] | None
+    ) -> None:
         self.tokens = _tokens(text)
         self.position = 0
         self.check_property = check_property
+        self.operators = operators
+
+    def allow(self, operator: str) -> None:
+        if self.operators is not None and operator not in self.operators:
+            raise ODataError(
+                f"The operator or function '{operator}' is not supported in this query; supported: "
+                + ", ".join(sorted(self.operators))
+                + "."
+            )
 
     def peek(self) -> _Tok | None:
         return self.tokens[self.position] if self.position < len(self.tokens) else None
@@ -126,6 +137,7 @@ class _Parser:
     def or_expr(self) -> Predicate:
         parts = [self.and_expr()]
         while (tok := self.peek()) is not None and tok.text == "or":
+            self.allow("or")
             self.take()
             parts.append(self.and_expr())
         return parts[0] if len(parts) == 1 else (lambda row: any(p(row) for p in parts))
@@ -133,6 +145,7 @@ class _Parser:
     def and_expr(self) -> Predicate:
         parts = [self.not_expr()]
         while (tok := self.peek()) is not None and tok.text == "and":
+            self.allow("and")
             self.take()
             parts.append(self.not_expr())
         return parts[0] if len(parts) == 1 else (lambda row: all(p(row) for p in parts))
@@ -140,6 +153,7 @@ class _Parser:
     def not_expr(self) -> Predicate:
         tok = self.peek()
         if tok is not None and tok.text == "not":
+            self.allow("not")
             self.take()
             inner = self.not_expr()
             return lambda row: not inner(row)
@@ -154,14 +168,26 @@ class _Parser:
         if tok.kind != "word":
             raise ODataError(f"Syntax error: a property or function was expected, found '{tok.text}'.")
         if tok.text in _FUNCTIONS:
+            self.allow(tok.text)
             return self.function(tok.text)
         self.check_property(tok.text)
         op = self.take().text
         if op not in _COMPARE:
             raise ODataError(f"Syntax error: unknown operator '{op}'.")
-        value = _literal(self.take())
+        self.allow(op)
+        value = self.value()
         name = tok.text
         return lambda row: _compare(op, row.get(name), value)
+
+    def value(self) -> Any:
+        """A literal, or an enum member ``Microsoft.Dynamics.CRM.AttributeTypeCode'Picklist'`` (its name)."""
+        tok = self.take()
+        following = self.peek()
+        enum = tok.kind == "word" and tok.text.startswith("Microsoft.Dynamics.CRM.")
+        if enum and following is not None and following.kind == "str":
+            self.take()
+            return _literal(following)
+        return _literal(tok)
 
     def function(self, name: str) -> Predicate:
         self.expect("(")
@@ -190,9 +216,14 @@ class _Parser:
         return test
 
 
-def parse_filter(text: str, check_property: Callable[[str], None]) -> Predicate:
-    """Compile a ``$filter`` expression; ``check_property`` raises ``ODataError`` for unknown names."""
-    return _Parser(text, check_property).parse()
+def parse_filter(
+    text: str, check_property: Callable[[str], None], *, operators: frozenset[str] | None = None
+) -> Predicate:
+    """Compile a ``$filter`` expression; ``check_property`` raises ``ODataError`` for unknown names.
+
+    ``operators`` limits the comparison/logical operators and functions (metadata queries allow fewer).
+    """
+    return _Parser(text, check_property, operators).parse()
 
 
 def parse_orderby(text: str, check_property: Callable[[str], None]) -> list[tuple[str, bool]]:

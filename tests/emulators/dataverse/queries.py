@@ -55,13 +55,31 @@ def _check_pointer(name: str) -> None:
         )
 
 
+def _sort_key(value: Any) -> tuple[int, Any]:
+    """Numbers and booleans by value, strings case-insensitively, nulls last (ascending)."""
+    if value is None:
+        return (3, 0)
+    if isinstance(value, bool):
+        return (1, int(value))
+    if isinstance(value, int | float):
+        return (1, value)
+    return (2, str(value).lower())
+
+
 def query_collection(
     emulator: DataverseEmulator, table: Table | None, query: dict[str, str], headers: dict[str, str]
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """The JSON of ``GET /{set}?…`` and its extra headers (``table`` None means ``activitypointers``)."""
     if "$skip" in query:
         raise ODataError("The query parameter $skip is not supported.", "0x0")
-    unknown = [k for k in query if k.startswith("$") and k not in _ALLOWED]
+    for name in ("fetchXml", "sql"):
+        if name in query:
+            raise ODataError(
+                f"The {name} query parameter is not emulated: this emulator answers OData queries only "
+                "($select, $filter, $orderby, $top, $count, $expand).",
+                "0x80060888",
+            )
+    unknown = [k for k in query if k not in _ALLOWED and not k.startswith("@")]
     if unknown:
         raise ODataError(f"The query parameter {unknown[0]} is not supported.")
 
@@ -78,7 +96,7 @@ def query_collection(
         predicate = parse_filter(query["$filter"], check)
         rows = [r for r in rows if predicate(r)]
     for name, descending in reversed(parse_orderby(query["$orderby"], check) if "$orderby" in query else []):
-        rows.sort(key=lambda r: (r.get(name) is None, str(r.get(name) or "").lower()), reverse=descending)
+        rows.sort(key=lambda r: _sort_key(r.get(name)), reverse=descending)
     select = query["$select"].split(",") if "$select" in query else None
     for name in select or []:
         check(name)
@@ -86,10 +104,12 @@ def query_collection(
     prefer = headers.get("prefer", "")
     page_match = re.search(r"odata\.maxpagesize=(\d+)", prefer)
     page_size = min(int(page_match.group(1)), _MAX_PAGE) if page_match else _MAX_PAGE
-    if "$top" in query and not page_match:
+    matches = len(rows)
+    if "$top" in query:
         if not query["$top"].isdigit():
             raise ODataError(f"Invalid value '{query['$top']}' for $top.")
-        rows = rows[: int(query["$top"])]
+        if not page_match:
+            rows = rows[: int(query["$top"])]
     fingerprint = hashlib.sha256(
         urllib.parse.urlencode(sorted((k, v) for k, v in query.items() if k != "$skiptoken")).encode()
     ).hexdigest()[:16]
@@ -99,7 +119,7 @@ def query_collection(
     entity_set = table.entity_set if table is not None else "activitypointers"
     result: dict[str, Any] = {"@odata.context": f"{emulator.api_root}$metadata#{entity_set}"}
     if query.get("$count") == "true":
-        result["@odata.count"] = min(len(rows), 5000)
+        result["@odata.count"] = min(matches, 5000)  # every match, not the page or the $top
     if table is None:
         result["value"] = [
             {

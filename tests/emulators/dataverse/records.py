@@ -23,10 +23,12 @@ _BIND_VALUE = re.compile(
 
 
 class WriteContext:
-    """What a write may refer to: ``$n`` Content-ID references inside a change set."""
+    """Who writes (the application id, for privilege checks) and what a write may refer to: ``$n``
+    Content-ID references inside a change set."""
 
-    def __init__(self, content_ids: dict[str, tuple[Table, str]] | None = None) -> None:
+    def __init__(self, content_ids: dict[str, tuple[Table, str]] | None = None, *, app_id: str = "") -> None:
         self.content_ids = content_ids or {}
+        self.app_id = app_id
 
 
 def check_property(table: Table, name: str) -> None:
@@ -86,7 +88,7 @@ def _check_value(table: Table, column: Column, value: Any) -> Any:
                 f"Cannot convert the literal '{value}' to the expected type 'Edm.DateTimeOffset'."
             ) from None
         return value
-    if column.type in ("Picklist", "State"):
+    if column.type in ("Picklist", "State", "Status"):
         if (
             isinstance(value, bool)
             or not isinstance(value, int)

@@ -1,10 +1,13 @@
-"""The Dataverse Web API emulator: ``/api/data/v9.2/`` over real HTTP on 127.0.0.1.
+"""The Dataverse Web API emulator: ``/api/data/v9.2/`` over HTTPS (a test CA) on 127.0.0.1.
 
 Strict where the real service is: bearer token for this org (audience = the org URL) from an app that is an
-application user; case-sensitive entity sets and properties; Dataverse error bodies and codes; OData-Version
-4.0 answers; conditional upserts (``If-Match``/``If-None-Match``) with 404/412; ETags and 304; alternate
-keys only once Active; paging with ``Prefer: odata.maxpagesize`` and an opaque ``$skiptoken``; ``$skip``
-refused; ``$batch``; service-protection 429s with ``Retry-After`` (request budget per window, concurrency).
+application user, whose security role grants each operation (``security.py``: a 403 naming the privilege);
+case-sensitive entity sets and properties; Dataverse error bodies and codes; OData-Version 4.0 answers; rows
+by id, key-as-segment or active alternate key with conditional upserts (``writes.py``); paging with ``Prefer:
+odata.maxpagesize`` and an opaque ``$skiptoken``; ``$skip``, ``fetchXml``, ``sql`` and unknown query options
+refused; ``$batch`` with change sets and ``$n`` Content-ID references (as bind values and as request URLs);
+the bulk messages (``bulk.py``); table definitions (``metadata.py``); service-protection 429s with
+``Retry-After`` (request budget per window, concurrency).
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import hmac
 import json
 import re
 import secrets
+import ssl
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -22,15 +26,25 @@ from typing import Any
 from ..http import EmulatorServer, Request, Response, json_response
 from ..identity import TokenError, TokenIssuer
 from .batch import execute_batch, parse_multipart
-from .metadata import MetadataApi
+from .bulk import BULK_MESSAGES, run_bulk
+from .metadata import METADATA_HEADS, MetadataApi
 from .model import Table
-from .odata import ODataError, parse_expand, parse_key_segment
+from .odata import ODataError
 from .protection import Protector, ServiceProtection
 from .queries import query_collection
-from .records import WriteContext, apply_write, check_property, project, write_parties
-from .store import Store, not_found, now_iso
+from .records import WriteContext
+from .security import DEALTALK_ROLE, SecurityRole, privilege_for, require_privilege
+from .store import Store
+from .writes import Outcome, RowApi
 
-__all__ = ["DataverseEmulator", "ServiceProtection"]
+__all__ = ["DataverseEmulator", "SecurityRole", "ServiceProtection"]
+
+_NS = "Microsoft.Dynamics.CRM."
+_WHO_AM_I = {
+    "BusinessUnitId": "00000000-0000-0000-0000-000000000001",
+    "UserId": "00000000-0000-0000-0000-000000000002",
+    "OrganizationId": "00000000-0000-0000-0000-000000000003",
+}
 
 _API = re.compile(r"^/api/data/(v9\.[0-2])/(.*)$")
 _ENTITY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\((.*)\))?$")
@@ -48,18 +62,22 @@ class DataverseEmulator:
         state_file: Path | None = None,
         key_activation_s: float = 0.2,
         allow_create_tables: bool = True,
+        security_roles: dict[str, SecurityRole] | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.issuer = issuer
         self.application_users = application_users
+        default = DEALTALK_ROLE if allow_create_tables else DEALTALK_ROLE.without("prvCreateEntity")
+        # The security role of each application user (what "Manage application users" assigns).
+        self.security_roles = dict.fromkeys(application_users, default) | (security_roles or {})
         self.protector = Protector(protection or ServiceProtection())
         self.store = Store()
-        self.metadata = MetadataApi(
-            self.store, key_activation_s=key_activation_s, allow_create_tables=allow_create_tables
-        )
+        self.metadata = MetadataApi(self.store, key_activation_s=key_activation_s)
+        self.rows = RowApi(self.store, lambda: self.api_root)
         self.state_file = state_file
         if state_file is not None and state_file.exists():
             self.store.load(state_file)
-        self.server = EmulatorServer(self.handle)
+        self.server = EmulatorServer(self.handle, tls=tls)
         issuer.resources.add(self.url)
         self._paging_key = secrets.token_bytes(16)
 
@@ -112,11 +130,11 @@ class DataverseEmulator:
         if limited is not None:
             return limited
         try:
-            return self._dispatch(request, match.group(2))
+            return self._dispatch(request, match.group(2), app)
         finally:
             self.protector.release(app)
 
-    def _dispatch(self, request: Request, rest: str) -> Response:
+    def _dispatch(self, request: Request, rest: str, app: str) -> Response:
         body: Any = None
         if request.body and not rest.startswith("$batch"):
             if not request.header("content-type").startswith("application/json"):
@@ -131,11 +149,11 @@ class DataverseEmulator:
                 )
         with self.store.lock:
             if rest == "$batch":
-                return self._batch(request)
+                return self._batch(request, app)
             target = rest + (f"?{request.raw_query}" if request.raw_query else "")
             try:
                 status, headers, payload, _ = self.execute(
-                    request.method, target, request.headers, body, WriteContext()
+                    request.method, target, request.headers, body, WriteContext(app_id=app)
                 )
             except ODataError as exc:
                 return _error(exc.status, exc.code, str(exc))
@@ -148,7 +166,7 @@ class DataverseEmulator:
             status, payload, {**headers, "Content-Type": "application/json; odata.metadata=minimal"}
         )
 
-    def _batch(self, request: Request) -> Response:
+    def _batch(self, request: Request, app: str) -> Response:
         if request.method != "POST":
             return _error(405, "", "$batch accepts POST only.")
         try:
@@ -157,7 +175,7 @@ class DataverseEmulator:
             return _error(exc.status, exc.code, str(exc))
         continue_on_error = "odata.continue-on-error" in request.header("prefer")
         ok, boundary, text = execute_batch(
-            self.store, items, self.execute, continue_on_error=continue_on_error
+            self.store, items, self.execute, continue_on_error=continue_on_error, app_id=app
         )
         if self.state_file is not None:
             self.store.save(self.state_file)
@@ -169,46 +187,62 @@ class DataverseEmulator:
     # --- one request (direct or inside $batch) ----------------------------------------------------------
     def execute(
         self, method: str, target: str, headers: dict[str, str], body: Any, ctx: WriteContext
-    ) -> tuple[int, dict[str, str], Any, tuple[Table, str] | None]:
+    ) -> Outcome:
         headers = {k.lower(): v for k, v in headers.items()}
         path, _, raw_query = target.partition("?")
         path = urllib.parse.unquote(re.sub(r"^(https?://[^/]+)?/?(api/data/v9\.[0-2]/)?", "", path))
+        path = self._resolve_content_id(path, ctx)
         query = dict(urllib.parse.parse_qsl(raw_query, keep_blank_values=True))
         segments = [s for s in path.split("/") if s]
         if not segments:
             raise ODataError("The service document is not available in this emulator.", "", 404)
-        if segments[0] in ("EntityDefinitions", "PublishXml") or segments[0].startswith("EntityDefinitions("):
-            status, payload, extra = self.metadata.handle(method, segments, body, query, self.api_root)
+        if segments[0].split("(")[0] in METADATA_HEADS:
+
+            def require(privilege: str, entity: str) -> None:
+                require_privilege(self._role(ctx.app_id), ctx.app_id, privilege, entity)
+
+            status, payload, extra = self.metadata.handle(
+                method, segments, body, query, self.api_root, require
+            )
             return status, extra, payload, None
         if segments[0] == "WhoAmI" and method == "GET":
-            return (
-                200,
-                {},
-                {
-                    "BusinessUnitId": "00000000-0000-0000-0000-000000000001",
-                    "UserId": "00000000-0000-0000-0000-000000000002",
-                    "OrganizationId": "00000000-0000-0000-0000-000000000003",
-                },
-                None,
-            )
+            return 200, {}, dict(_WHO_AM_I), None
         match = _ENTITY.match(segments[0])
-        if not match or len(segments) > 1:
+        bulk = len(segments) == 2 and segments[1].removeprefix(_NS) in BULK_MESSAGES
+        if not match or (len(segments) > 1 and not bulk):
             raise ODataError(f"Resource not found for the segment '{segments[-1]}'.", "0x8006088a", 404)
         self.metadata.refresh_keys()
+
+        def authorize(verb: str, table: Table) -> None:
+            require_privilege(
+                self._role(ctx.app_id), ctx.app_id, privilege_for(verb, table), table.logical_name
+            )
+
         if match.group(1) == "activitypointers":
             if method != "GET" or match.group(2) is not None:
                 raise ODataError(
                     "activitypointers supports GET of the collection only in this emulator.", "", 405
                 )
+            authorize("GET", self.store.tables["appointment"])
             payload, extra = query_collection(self, None, query, headers)
             return 200, extra, payload, None
         table = self.store.by_entity_set(match.group(1))
+        if bulk:
+            if method != "POST" or match.group(2) is not None:
+                raise ODataError(
+                    f"{segments[1]} is an action bound to the {table.entity_set} collection.", "", 405
+                )
+            _check_options(query, set())
+            return run_bulk(self.rows, table, segments[1].removeprefix(_NS), body, ctx, authorize)
         if match.group(2) is None:
             if method == "GET":
+                authorize("GET", table)
                 payload, extra = query_collection(self, table, query, headers)
                 return 200, extra, payload, None
             if method == "POST" and not table.read_only:
-                return self._create(table, body, query, headers, ctx)
+                authorize("POST", table)
+                _check_options(query, {"$select"})
+                return self.rows.create(table, body, query, headers, ctx)
             raise ODataError(
                 f"The '{method}' method is not supported on entity '{table.logical_name}'.", "0x80060888", 405
             )
@@ -216,145 +250,22 @@ class DataverseEmulator:
             raise ODataError(
                 f"The '{method}' method is not supported on entity '{table.logical_name}'.", "0x80060888", 405
             )
-        return self._single(table, method, match.group(2), body, query, headers, ctx)
+        _check_options(query, {"$select", "$expand"} if method == "GET" else {"$select"})
+        return self.rows.single(table, method, match.group(2), body, query, headers, ctx, authorize)
 
-    def _address(
-        self, table: Table, segment: str
-    ) -> tuple[dict[str, Any] | None, str | None, dict[str, Any] | None]:
-        """(existing row, primary id when addressed by id, key values when addressed by alternate key)."""
-        key = parse_key_segment(segment)
-        if isinstance(key, str):
-            return self.store.get(table, key), key, None
-        if table.active_key_for(set(key)) is None:
-            raise ODataError(
-                f"The specified key attributes are not a defined key for the {table.logical_name} entity.",
-                "0x80060891",
-            )
-        return self.store.find_by_key(table, key), None, key
-
-    def _single(
-        self,
-        table: Table,
-        method: str,
-        segment: str,
-        body: Any,
-        query: dict[str, str],
-        headers: dict[str, str],
-        ctx: WriteContext,
-    ) -> tuple[int, dict[str, str], Any, tuple[Table, str] | None]:
-        row, record_id, key = self._address(table, segment)
-        where = record_id or ",".join(f"{k}={v}" for k, v in (key or {}).items())
-        entity_id = {"OData-EntityId": f"{self.api_root}{table.entity_set}({segment})"}
-        if method == "GET":
-            if row is None:
-                raise not_found(table, where)
-            select = self._select(table, query)
-            expand = parse_expand(query["$expand"]) if "$expand" in query else None
-            etag = f'W/"{row["versionnumber"]}"'
-            annotated = "odata.include-annotations" in headers.get("prefer", "")
-            if headers.get("if-none-match") == etag and not expand and not annotated:
-                return 304, {"ETag": etag}, None, None
-            return (
-                200,
-                {"ETag": etag},
-                project(self.store, table, row, select=select, expand=expand, annotations=annotated),
-                None,
-            )
-        if method == "DELETE":
-            if row is None:
-                raise not_found(table, where)
-            self.store.delete(table, row[table.primary_id])
-            return 204, {}, None, None
-        if method != "PATCH":
-            raise ODataError(
-                f"The '{method}' method is not supported on a single {table.logical_name}.", "0x80060888", 405
-            )
-        if_match, if_none_match = headers.get("if-match"), headers.get("if-none-match")
-        if if_none_match == "*" and row is not None:
-            raise ODataError("A record with matching key values already exists.", "", 412)
-        if if_match is not None and row is None:
-            raise not_found(table, where)
-        if if_match not in (None, "*") and row is not None and if_match != f'W/"{row["versionnumber"]}"':
-            raise ODataError(
-                "The version of the existing record doesn't match the RowVersion property provided.",
-                "0x80060882",
-                412,
-            )
-        creating = row is None
-        working = dict(row) if row is not None else {table.primary_id: record_id or self.store.new_id()}
-        if isinstance(body, dict) and key and not creating:
-            body = {k: v for k, v in body.items() if k not in key}  # the URL's key values win on update
-        parties = apply_write(self.store, table, working, body, ctx)
-        if creating and key:
-            for name, value in key.items():
-                working.setdefault(name, value)
-        self._save(table, working, creating, parties)
-        return self._written(table, working, creating, headers, query, entity_id)
-
-    def _create(
-        self, table: Table, body: Any, query: dict[str, str], headers: dict[str, str], ctx: WriteContext
-    ) -> tuple[int, dict[str, str], Any, tuple[Table, str] | None]:
-        given = body.get(table.primary_id) if isinstance(body, dict) else None
-        working: dict[str, Any] = {table.primary_id: str(given).lower() if given else self.store.new_id()}
-        if self.store.get(table, working[table.primary_id]) is not None:
-            raise ODataError("Cannot insert duplicate key.", "0x80040237", 412)
-        parties = apply_write(self.store, table, working, body, ctx)
-        self._save(table, working, True, parties)
-        entity_id = {"OData-EntityId": f"{self.api_root}{table.entity_set}({working[table.primary_id]})"}
-        status, out_headers, payload, _ = self._written(table, working, True, headers, query, entity_id)
-        return status, out_headers, payload, (table, working[table.primary_id])
-
-    def _save(
-        self, table: Table, row: dict[str, Any], creating: bool, parties: list[dict[str, Any]] | None
-    ) -> None:
-        for key in table.keys.values():
-            if key.status != "Active":
-                continue
-            values = {a: row.get(a) for a in key.attributes}
-            other = (
-                self.store.find_by_key(table, values) if all(v is not None for v in values.values()) else None
-            )
-            if other is not None and other[table.primary_id] != row[table.primary_id]:
-                raise ODataError("A record with matching key values already exists.", "", 412)
-        stamp = now_iso()
-        if creating:
-            row["createdon"] = stamp
-            if table.is_activity:
-                row["activitytypecode"] = table.logical_name
-                row.setdefault("statecode", 0)
-        row["modifiedon"] = stamp
-        row["versionnumber"] = self.store.next_version()
-        self.store.put(table, row)
-        if parties is not None:
-            write_parties(self.store, table, row[table.primary_id], parties)
-
-    def _written(
-        self,
-        table: Table,
-        row: dict[str, Any],
-        creating: bool,
-        headers: dict[str, str],
-        query: dict[str, str],
-        entity_id: dict[str, str],
-    ) -> tuple[int, dict[str, str], Any, tuple[Table, str] | None]:
-        if "return=representation" in headers.get("prefer", ""):
-            payload = project(self.store, table, row, select=self._select(table, query))
-            extra = {
-                **entity_id,
-                "Preference-Applied": "return=representation",
-                "ETag": payload["@odata.etag"],
-            }
-            return (201 if creating else 200), extra, payload, (table, row[table.primary_id])
-        return 204, entity_id, None, (table, row[table.primary_id])
+    def _role(self, app_id: str) -> SecurityRole:
+        return self.security_roles.get(app_id, DEALTALK_ROLE)
 
     @staticmethod
-    def _select(table: Table, query: dict[str, str]) -> list[str] | None:
-        if "$select" not in query:
-            return None
-        names = query["$select"].split(",")
-        for name in names:
-            check_property(table, name)
-        return names
+    def _resolve_content_id(path: str, ctx: WriteContext) -> str:
+        """``$1`` (or ``$1/...``) inside a change set: the row created by the part with Content-ID 1."""
+        if not path.startswith("$") or path.startswith("$batch"):
+            return path
+        reference, _, rest = path.partition("/")
+        if reference not in ctx.content_ids:
+            raise ODataError(f"Content-ID Reference: '{reference}' does not exist in the batch context.")
+        table, record_id = ctx.content_ids[reference]
+        return f"{table.entity_set}({record_id})" + (f"/{rest}" if rest else "")
 
     # --- paging tokens -----------------------------------------------------------------------------------
     def skiptoken(self, offset: int, fingerprint: str) -> str:
@@ -378,6 +289,13 @@ class DataverseEmulator:
         with self.store.lock:
             copied: dict[str, Any] = json.loads(json.dumps(self.store.dump()))
             return copied
+
+
+def _check_options(query: dict[str, str], allowed: set[str]) -> None:
+    """Refuse query options a single-row request or an action does not take (never ignore one)."""
+    for name in query:
+        if name not in allowed:
+            raise ODataError(f"The query parameter {name} is not supported for this request.", "0x80060888")
 
 
 def _error(status: int, code: str, message: str, headers: dict[str, str] | None = None) -> Response:

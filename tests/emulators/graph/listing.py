@@ -4,7 +4,9 @@ Per the getAllRecordings and callRecording-delta pages: the organizer is a quote
 function call (or the ``$filter=MeetingOrganizer/User/Id eq '…'`` form), ``startDateTime``/``endDateTime``
 filter on creation time, ``$top`` sets the page size, pages link with absolute ``@odata.nextLink`` URLs and a
 delta round ends with an ``@odata.deltaLink``; replaying it returns only what was added since. Tokens are
-opaque and signed; a tampered one is a 400, an expired one (``expire_delta_tokens``) a 410 ``resyncRequired``.
+opaque, signed and bound to the organizer they were issued for; a tampered one or one replayed for another
+organizer is a 400, an expired one (``expire_delta_tokens``) a 410 ``resyncRequired``. ``$top`` must be a
+positive number, ``startDateTime``/``endDateTime`` valid DateTimeOffsets, and unknown query options are 400s.
 """
 
 from __future__ import annotations
@@ -18,10 +20,18 @@ from .page_tokens import PageTokens
 from .state import Tenant
 from .subscriptions import GraphError
 
-__all__ = ["RecordingListing"]
+__all__ = ["RecordingListing", "check_query"]
 
 _ARGUMENT = re.compile(r"(\w+)=('(?:[^']|'')*'|[^,]+)")
 _TOKEN_PARAMS = ("skipToken", "$skiptoken", "$skipToken", "deltaToken", "$deltatoken", "$deltaToken")
+_LISTING_OPTIONS = {"$top", "$filter", "$select", *_TOKEN_PARAMS}
+
+
+def check_query(request: Request, allowed: set[str]) -> None:
+    """Refuse query options the endpoint does not take (Graph answers 400; they are never ignored)."""
+    for name in request.query:
+        if name not in allowed:
+            raise GraphError(400, "BadRequest", f"Unrecognized query argument specified: '{name}'.")
 
 
 class RecordingListing:
@@ -66,12 +76,21 @@ class RecordingListing:
             raise GraphError(
                 403, "Forbidden", "The meetingOrganizerUserId must be the user in the request path."
             )
+        check_query(request, _LISTING_OPTIONS)
         start, end = args.get("startDateTime"), args.get("endDateTime")
+        since, until = _when(start, "startDateTime"), _when(end, "endDateTime")
         top = request.query.get("$top")
-        size = int(top) if top and top.isdigit() else self.page_size
+        if top is not None and not (top.isdigit() and int(top) > 0):
+            raise GraphError(400, "BadRequest", f"Invalid value '{top}' for the $top query option.")
+        size = int(top) if top else self.page_size
         token = next((request.query[p] for p in _TOKEN_PARAMS if p in request.query), None)
         high = self.tenant.recordings[-1].seq if self.tenant.recordings else 0
-        state = self._unsign(token) if token else {"a": 0, "h": high, "p": 0, "g": self.generation}
+        fresh: dict[str, Any] = {"a": 0, "h": high, "p": 0, "g": self.generation, "o": organizer_id}
+        state = self._unsign(token) if token else fresh
+        if state.get("o") != organizer_id:
+            raise GraphError(
+                400, "BadRequest", "The skip token or delta token was issued for another organizer."
+            )
         if state.get("h") is None:  # replaying a deltaLink: everything added since it was issued
             state = {**state, "h": high, "p": 0}
         rows = [
@@ -79,10 +98,10 @@ class RecordingListing:
             for r in self.tenant.recordings
             if r.organizer_id == organizer_id and state["a"] < r.seq <= state["h"]
         ]
-        if start:
-            rows = [r for r in rows if r.created >= _when(start)]
-        if end and not delta:
-            rows = [r for r in rows if r.created <= _when(end)]
+        if since is not None:
+            rows = [r for r in rows if r.created >= since]
+        if until is not None and not delta:
+            rows = [r for r in rows if r.created <= until]
         page = rows[state["p"] : state["p"] + size]
         base = request.raw_path.split("?")[0]
         link_base = f"{self.url}{base}"
@@ -96,12 +115,21 @@ class RecordingListing:
                 f"{link_base}?skipToken={self._tokens.sign({**state, 'p': state['p'] + size})}"
             )
         elif delta:
-            payload["@odata.deltaLink"] = (
-                f"{link_base}?skipToken={self._tokens.sign({'a': state['h'], 'h': None, 'p': 0, 'g': self.generation})}"
-            )
+            replay = {"a": state["h"], "h": None, "p": 0, "g": self.generation, "o": organizer_id}
+            payload["@odata.deltaLink"] = f"{link_base}?skipToken={self._tokens.sign(replay)}"
         return json_response(200, payload)
 
 
-def _when(value: str) -> datetime:
-    moment = datetime.fromisoformat(value.strip("'").replace("Z", "+00:00"))
+def _when(value: str | None, name: str) -> datetime | None:
+    """A function argument's DateTimeOffset (None when absent); a malformed one is a 400, as in Graph."""
+    if value is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip("'").replace("Z", "+00:00"))
+    except ValueError:
+        raise GraphError(
+            400,
+            "BadRequest",
+            f"The value '{value}' of the function parameter '{name}' is not a valid DateTimeOffset.",
+        ) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

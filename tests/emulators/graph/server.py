@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import ssl
 import uuid
 from collections import deque
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from typing import Any
 from ..http import EmulatorServer, Request, Response, json_response
 from ..identity import TokenError, TokenIssuer
 from .groups import GroupMembers
-from .listing import RecordingListing
+from .listing import RecordingListing, check_query
 from .state import Recording, Tenant
 from .subscriptions import GraphError, Subscriptions
 
@@ -95,6 +96,7 @@ class GraphEmulator:
         evaluation_minutes: int = 600,
         billing_configured: bool = False,
         page_size: int = 10,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
         self.issuer = issuer
         self.tenant = tenant
@@ -105,7 +107,7 @@ class GraphEmulator:
         self.usage_minutes: dict[tuple[str, str], int] = {}
         self.injected: deque[tuple[int, float | None]] = deque()
         self.broken: deque[int] = deque()
-        self.server = EmulatorServer(self.handle)
+        self.server = EmulatorServer(self.handle, tls=tls)
         self.listing = RecordingListing(tenant, self.server.url, page_size)
         self.groups = GroupMembers(tenant, self.server.url, page_size)
 
@@ -191,6 +193,7 @@ class GraphEmulator:
         user = self.tenant.user(segments[1])
         if len(segments) == 2:
             self._require(claims, "users")
+            check_query(request, {"$select"})
             if user is None:
                 raise GraphError(
                     404,
@@ -236,6 +239,7 @@ class GraphEmulator:
 
     def _meetings_by_filter(self, request: Request, claims: dict[str, Any], user_id: str) -> Response:
         self._require(claims, "meetings")
+        check_query(request, {"$filter", "$select"})
         text = request.query.get("$filter", "")
         match = re.fullmatch(r"\s*JoinWebUrl eq '(.*)'\s*", text)
         if not match:
@@ -260,6 +264,12 @@ class GraphEmulator:
         self, request: Request, claims: dict[str, Any], user_id: str, rest: list[str]
     ) -> Response:
         meeting_id = rest[0]
+        content = rest[3:] == ["content"] or (
+            rest[1:2] == ["transcripts"] and rest[3:] == ["metadataContent"]
+        )
+        check_query(
+            request, {"$format"} if content else {"$select", "$filter"} if len(rest) == 2 else {"$select"}
+        )
         if len(rest) == 1:
             self._require(claims, "meetings")
             return json_response(200, self.tenant.meeting_json(self._meeting_for(user_id, meeting_id)))
@@ -339,31 +349,37 @@ class GraphEmulator:
         return Response(status, chunks, headers, break_after=cut, length=len(body))
 
     # --- subscriptions ------------------------------------------------------------------------------------
+    def _subscription_area(self, resource: str) -> str:
+        return "transcripts" if resource.endswith("ranscripts") else "recordings"
+
     def _subscriptions(
         self, method: str, rest: list[str], request: Request, claims: dict[str, Any]
     ) -> Response:
-        subs = self.subscriptions
+        """Per the subscription pages: the resource's permission is needed to create, read, renew or delete."""
+        subs, app = self.subscriptions, claims["appid"]
+        check_query(request, set())
         if not rest:
             if method == "POST":
                 body = request.json() if request.body else None
-                resource = str((body or {}).get("resource", ""))
-                self._require(claims, "transcripts" if resource.endswith("ranscripts") else "recordings")
-                return json_response(201, subs.create(body, claims["appid"]).json())
+                self._require(claims, self._subscription_area(str((body or {}).get("resource", ""))))
+                return json_response(201, subs.create(body, app).json())
             if method == "GET":
                 return json_response(
-                    200, {"value": [s.json() for s in subs.items.values() if s.app_id == claims["appid"]]}
+                    200, {"value": [s.json() for s in subs.items.values() if s.app_id == app]}
                 )
-        elif len(rest) == 1:
-            if method == "GET":
-                return json_response(200, subs.get(rest[0]).json())
-            if method == "PATCH":
-                return json_response(200, subs.update(rest[0], request.json()).json())
-            if method == "DELETE":
-                subs.delete(rest[0])
+        elif len(rest) <= 2:
+            subscription = subs.get(rest[0], app)
+            self._require(claims, self._subscription_area(subscription.resource))
+            if len(rest) == 1 and method == "GET":
+                return json_response(200, subscription.json())
+            if len(rest) == 1 and method == "PATCH":
+                return json_response(200, subs.update(rest[0], app, request.json()).json())
+            if len(rest) == 1 and method == "DELETE":
+                subs.delete(rest[0], app)
                 return Response(204)
-        elif rest[1:] == ["reauthorize"] and method == "POST":
-            subs.reauthorize(rest[0])
-            return Response(204)
+            if rest[1:] == ["reauthorize"] and method == "POST":
+                subs.reauthorize(rest[0], app)
+                return Response(204)
         raise GraphError(
             405, "Request_BadRequest", f"The {method} method is not supported for this resource."
         )

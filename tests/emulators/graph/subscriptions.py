@@ -2,13 +2,15 @@
 
 Per "Receive change notifications through webhooks", "Lifecycle notifications" and the Teams recording page:
 
-* ``resource`` must be one of the recording/transcript resources, ``changeType`` ``created``,
+* ``resource`` must be one of the recording/transcript resources (a user-scoped one only for a user the
+  application access policy covers, as for the API itself), ``changeType`` ``created``,
   ``expirationDateTime`` in the future and at most 4,320 minutes away, ``clientState`` at most 128 characters,
   ``lifecycleNotificationUrl`` required beyond one hour, HTTPS URLs (loopback HTTP only when the emulator is
   told to allow it, for tests);
 * before answering 201, a validation request (``POST ?validationToken=…``, text/plain) goes to the
   notification URL and then the lifecycle URL; anything but 200 text/plain echoing the token within 10 s fails
   the creation;
+* a subscription belongs to the app that created it: another app cannot read, renew or delete it (404);
 * notifications are POSTed as ``{"value": [...]}`` with the ``clientState``; a receiver that does not answer
   2xx within 3 s gets retries (on a compressed schedule here).
 """
@@ -194,6 +196,13 @@ class Subscriptions:
             raise GraphError(
                 501, "NotImplemented", "This emulator does not deliver notifications with resource data."
             )
+        user_scoped = re.match(r"^users/([^/]+)/", resource)
+        if user_scoped:
+            user = self.tenant.user(user_scoped.group(1))
+            if user is None:
+                raise GraphError(404, "NotFound", f"User {user_scoped.group(1)} was not found.")
+            if user.id not in self.tenant.policy_users:
+                raise GraphError(403, "Forbidden", "No application access policy found for this app.")
         notification_url = self._check_url("notificationUrl", body.get("notificationUrl"))
         lifecycle = body.get("lifecycleNotificationUrl")
         lifecycle_url = self._check_url("lifecycleNotificationUrl", lifecycle) if lifecycle else None
@@ -215,17 +224,18 @@ class Subscriptions:
             self.items[subscription.id] = subscription
         return subscription
 
-    def get(self, subscription_id: str) -> Subscription:
+    def get(self, subscription_id: str, app_id: str) -> Subscription:
+        """The subscription, if it is live and ``app_id`` created it (another app's is invisible: 404)."""
         with self.lock:
             subscription = self.items.get(subscription_id)
-        if subscription is None or subscription.expires <= datetime.now(UTC):
+        if subscription is None or subscription.expires <= datetime.now(UTC) or subscription.app_id != app_id:
             raise GraphError(
                 404, "ResourceNotFound", f"The object was not found: subscription {subscription_id}."
             )
         return subscription
 
-    def update(self, subscription_id: str, body: Any) -> Subscription:
-        subscription = self.get(subscription_id)
+    def update(self, subscription_id: str, app_id: str, body: Any) -> Subscription:
+        subscription = self.get(subscription_id, app_id)
         if not isinstance(body, dict) or set(body) - {"expirationDateTime", "notificationUrl"}:
             raise GraphError(
                 400,
@@ -244,11 +254,11 @@ class Subscriptions:
         subscription.needs_reauthorization = False
         return subscription
 
-    def reauthorize(self, subscription_id: str) -> None:
-        self.get(subscription_id).needs_reauthorization = False
+    def reauthorize(self, subscription_id: str, app_id: str) -> None:
+        self.get(subscription_id, app_id).needs_reauthorization = False
 
-    def delete(self, subscription_id: str) -> None:
-        self.get(subscription_id)
+    def delete(self, subscription_id: str, app_id: str) -> None:
+        self.get(subscription_id, app_id)
         with self.lock:
             del self.items[subscription_id]
 

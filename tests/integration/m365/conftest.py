@@ -1,12 +1,14 @@
 """Fixtures for the Microsoft 365 integration tests: the identity platform, Dataverse and Graph emulators.
 
-Each runs on a free loopback port for the test that asks for it; clients under test are the product's own
-(MSAL + httpx for Dataverse, msgraph-sdk + azure-identity for Graph), configured through ``Settings``.
+Each runs over HTTPS (one test CA per test, ``test_ca``) on a free loopback port for the test that asks for
+it; clients under test are the product's own (MSAL + httpx for Dataverse, msgraph-sdk + azure-identity for
+Graph), configured through ``Settings``.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -22,11 +24,12 @@ from dealtalk.api.notifications import graph_notification_router
 from dealtalk.ingest.graph.notifications import NotificationWork
 from dealtalk.pipeline.config import Settings
 from dealtalk.publisher.fixture import bundled_fixture_path
-from tests.emulators.dataverse import DataverseEmulator, ServiceProtection
+from tests.emulators.dataverse import DataverseEmulator, SecurityRole, ServiceProtection
 from tests.emulators.dataverse.seed import seed_from_fixture
 from tests.emulators.graph import GraphEmulator, Tenant
 from tests.emulators.graph.seed import SELLERS, lookback_days_for, seed_samples
 from tests.emulators.identity import AppRegistration, IdentityEmulator, TokenIssuer
+from tests.emulators.tls import TestCA, make_test_ca
 
 TENANT = "8a7f3c1e-5b2d-4e6f-9a0b-1c2d3e4f5a6b"
 APP_ID = "3f2e1d0c-b9a8-4765-8432-10fedcba9876"
@@ -50,8 +53,20 @@ def issuer() -> TokenIssuer:
 
 
 @pytest.fixture
-def identity(issuer: TokenIssuer, tmp_path: Path) -> Iterator[IdentityEmulator]:
-    emulator = IdentityEmulator(issuer, tls_dir=tmp_path / "tls").start()
+def test_ca(tmp_path: Path) -> TestCA:
+    """One test CA per test: every emulator serves HTTPS with it, every client trusts ``ca_file``."""
+    return make_test_ca(tmp_path / "tls")
+
+
+@pytest.fixture
+def trust(test_ca: TestCA) -> ssl.SSLContext:
+    """A client-side context that trusts the test CA (for raw httpx clients)."""
+    return ssl.create_default_context(cafile=str(test_ca.ca_file))
+
+
+@pytest.fixture
+def identity(issuer: TokenIssuer, test_ca: TestCA) -> Iterator[IdentityEmulator]:
+    emulator = IdentityEmulator(issuer, tls=test_ca).start()
     yield emulator
     emulator.stop()
 
@@ -63,9 +78,25 @@ def dataverse_protection() -> ServiceProtection:
 
 
 @pytest.fixture
-def dataverse(issuer: TokenIssuer, dataverse_protection: ServiceProtection) -> Iterator[DataverseEmulator]:
+def dataverse_roles() -> dict[str, SecurityRole]:
+    """Override in a test module to give the application user another security role (default: dealtalk's)."""
+    return {}
+
+
+@pytest.fixture
+def dataverse(
+    issuer: TokenIssuer,
+    dataverse_protection: ServiceProtection,
+    dataverse_roles: dict[str, SecurityRole],
+    test_ca: TestCA,
+) -> Iterator[DataverseEmulator]:
     emulator = DataverseEmulator(
-        issuer, application_users={APP_ID}, protection=dataverse_protection, key_activation_s=0.05
+        issuer,
+        application_users={APP_ID},
+        protection=dataverse_protection,
+        key_activation_s=0.05,
+        security_roles=dataverse_roles,
+        tls=test_ca.context,
     )
     seed_from_fixture(emulator.store, bundled_fixture_path())
     emulator.start()
@@ -121,8 +152,10 @@ def tenant() -> Tenant:
 
 
 @pytest.fixture
-def graph(issuer: TokenIssuer, tenant: Tenant) -> Iterator[GraphEmulator]:
-    emulator = GraphEmulator(issuer, tenant, allow_http_loopback=True, page_size=2).start()
+def graph(issuer: TokenIssuer, tenant: Tenant, test_ca: TestCA) -> Iterator[GraphEmulator]:
+    emulator = GraphEmulator(
+        issuer, tenant, allow_http_loopback=True, page_size=2, tls=test_ca.context
+    ).start()
     yield emulator
     emulator.stop()
 

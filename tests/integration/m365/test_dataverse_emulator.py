@@ -15,10 +15,17 @@ from dealtalk.pipeline.config import Settings
 from dealtalk.publisher.dataverse.factory import dataverse_client
 from dealtalk.publisher.dataverse.provision import provision
 from dealtalk.publisher.schema import ActivitySchema
-from tests.emulators.dataverse import DataverseEmulator, ServiceProtection
+from tests.emulators.dataverse import SYSTEM_ADMINISTRATOR, DataverseEmulator, SecurityRole, ServiceProtection
 from tests.emulators.identity import IdentityEmulator, TokenIssuer
 
 from .conftest import APP_ID, APP_SECRET, GRAPH, TENANT
+
+
+@pytest.fixture
+def dataverse_roles() -> dict[str, SecurityRole]:
+    """These tests write accounts and contacts too: the application user is a System Administrator."""
+    return {APP_ID: SYSTEM_ADMINISTRATOR}
+
 
 OPP = "680f89c8-b972-592e-9050-7e61dacce2d0"
 CONTACT = "f8b87b44-fb40-515b-8eb8-bed6b12644d9"
@@ -44,7 +51,7 @@ def http(identity: IdentityEmulator, dataverse: DataverseEmulator) -> Iterator[h
         "OData-MaxVersion": "4.0",
         "Accept": "application/json",
     }
-    with httpx.Client(base_url=dataverse.api_root, headers=headers) as client:
+    with httpx.Client(base_url=dataverse.api_root, headers=headers, verify=context) as client:
         yield client
 
 
@@ -84,14 +91,16 @@ def test_token_endpoint_follows_entra_errors(
 
 
 def test_requests_need_a_token_for_this_org(
-    http: httpx.Client, dataverse: DataverseEmulator, issuer: TokenIssuer
+    http: httpx.Client, dataverse: DataverseEmulator, issuer: TokenIssuer, trust: ssl.SSLContext
 ) -> None:
-    anonymous = httpx.get(f"{dataverse.api_root}accounts")
+    anonymous = httpx.get(f"{dataverse.api_root}accounts", verify=trust)
     assert anonymous.status_code == 401 and "authorization_uri" in anonymous.headers["www-authenticate"]
     graph_token = issuer.issue(APP_ID, GRAPH)  # right tenant, wrong audience
     assert (
         httpx.get(
-            f"{dataverse.api_root}accounts", headers={"Authorization": f"Bearer {graph_token}"}
+            f"{dataverse.api_root}accounts",
+            headers={"Authorization": f"Bearer {graph_token}"},
+            verify=trust,
         ).status_code
         == 401
     )

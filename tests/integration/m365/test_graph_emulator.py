@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -24,9 +25,9 @@ def _token(issuer: TokenIssuer, roles: set[str] | None = None) -> str:
 
 
 @pytest.fixture
-def http(issuer: TokenIssuer, graph: GraphEmulator) -> Iterator[httpx.Client]:
+def http(issuer: TokenIssuer, graph: GraphEmulator, trust: ssl.SSLContext) -> Iterator[httpx.Client]:
     with httpx.Client(
-        base_url=graph.base_url, headers={"Authorization": f"Bearer {_token(issuer)}"}
+        base_url=graph.base_url, headers={"Authorization": f"Bearer {_token(issuer)}"}, verify=trust
     ) as client:
         yield client
 
@@ -44,21 +45,23 @@ def _eva(tenant: Tenant) -> str:
 
 
 def test_tokens_roles_and_access_policy(
-    http: httpx.Client, graph: GraphEmulator, issuer: TokenIssuer, tenant: Tenant
+    http: httpx.Client, graph: GraphEmulator, issuer: TokenIssuer, tenant: Tenant, trust: ssl.SSLContext
 ) -> None:
     eva = _eva(tenant)
     path = f"/users/{eva}/onlineMeetings/{next(iter(tenant.meetings))}"
-    assert _code(httpx.get(f"{graph.base_url}{path}")) == (401, "InvalidAuthenticationToken")
+    assert _code(httpx.get(f"{graph.base_url}{path}", verify=trust)) == (401, "InvalidAuthenticationToken")
     wrong_audience = issuer.issue(APP_ID, "https://example.org")
     issuer.resources.add("https://example.org")
     assert (
         httpx.get(
-            f"{graph.base_url}{path}", headers={"Authorization": f"Bearer {wrong_audience}"}
+            f"{graph.base_url}{path}", headers={"Authorization": f"Bearer {wrong_audience}"}, verify=trust
         ).status_code
         == 401
     )
     no_roles = _token(issuer, {"User.Read.All"})
-    assert _code(httpx.get(f"{graph.base_url}{path}", headers={"Authorization": f"Bearer {no_roles}"})) == (
+    assert _code(
+        httpx.get(f"{graph.base_url}{path}", headers={"Authorization": f"Bearer {no_roles}"}, verify=trust)
+    ) == (
         403,
         "Forbidden",
     )

@@ -7,6 +7,7 @@ Microsoft Entra ID objects" (a cast on a transitive members list needs ``Consist
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterator
 
 import httpx
@@ -35,11 +36,13 @@ def sellers(tenant: Tenant) -> Group:
 
 
 @pytest.fixture
-def http(issuer: TokenIssuer, graph: GraphEmulator) -> Iterator[httpx.Client]:
+def http(issuer: TokenIssuer, graph: GraphEmulator, trust: ssl.SSLContext) -> Iterator[httpx.Client]:
     roles = {"GroupMember.Read.All"}
     issuer.register_app(AppRegistration("directory-app", "x", {GRAPH: roles}))
     token = issuer.issue("directory-app", GRAPH)
-    with httpx.Client(base_url=graph.base_url, headers={"Authorization": f"Bearer {token}"}) as client:
+    with httpx.Client(
+        base_url=graph.base_url, headers={"Authorization": f"Bearer {token}"}, verify=trust
+    ) as client:
         yield client
 
 
@@ -101,23 +104,25 @@ def test_cast_needs_both_advanced_query_parameters(http: httpx.Client, sellers: 
 
 
 def test_auth_permission_and_unknown_group(
-    http: httpx.Client, graph: GraphEmulator, issuer: TokenIssuer, sellers: Group
+    http: httpx.Client, graph: GraphEmulator, issuer: TokenIssuer, sellers: Group, trust: ssl.SSLContext
 ) -> None:
     path = f"/groups/{sellers.id}/transitiveMembers/microsoft.graph.user?$count=true"
-    assert _error(httpx.get(f"{graph.base_url}{path}", headers=ADVANCED)) == (
+    assert _error(httpx.get(f"{graph.base_url}{path}", headers=ADVANCED, verify=trust)) == (
         401,
         "InvalidAuthenticationToken",
     )
     meetings_only = issuer.issue(APP_ID, GRAPH)  # the sample app: recordings, meetings, users; no group role
     refused = httpx.get(
-        f"{graph.base_url}{path}", headers={**ADVANCED, "Authorization": f"Bearer {meetings_only}"}
+        f"{graph.base_url}{path}",
+        headers={**ADVANCED, "Authorization": f"Bearer {meetings_only}"},
+        verify=trust,
     )
     assert _error(refused) == (403, "Authorization_RequestDenied")
     for role in ("Group.Read.All", "Directory.Read.All"):  # higher-privileged roles from the same table
         issuer.register_app(AppRegistration(f"app-{role}", "x", {GRAPH: {role}}))
         token = issuer.issue(f"app-{role}", GRAPH)
         allowed = httpx.get(
-            f"{graph.base_url}{path}", headers={**ADVANCED, "Authorization": f"Bearer {token}"}
+            f"{graph.base_url}{path}", headers={**ADVANCED, "Authorization": f"Bearer {token}"}, verify=trust
         )
         assert allowed.status_code == 200
     missing = http.get("/groups/00000000-0000-0000-0000-00000000dead/transitiveMembers", headers=ADVANCED)

@@ -76,6 +76,15 @@ def test_dataverse_errors_map_to_clear_errors(status: int, code: str, kind: type
     assert type(error) is kind and fragment in str(error) and "upsert the activity" in str(error)
 
 
+def test_a_missing_privilege_is_named() -> None:
+    message = "Principal user (Id=x, type=8), is missing prvReadOpportunity privilege on OTC=3 for entity 'opportunity'"
+    error = error_for(403, {"error": {"code": "0x80040220", "message": message}}, "read an opportunity")
+    assert isinstance(error, ConfigurationError)
+    assert str(error).endswith(
+        "Give the application user a security role with the privilege prvReadOpportunity"
+    )
+
+
 def test_retry_after_in_seconds_or_as_a_date() -> None:
     assert retry_after_s("12") == 12
     soon = email.utils.formatdate(time.time() + 30, usegmt=True)
