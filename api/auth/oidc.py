@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from typing import Any
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
 
 import anyio
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from dealtalk.api.auth.deps import AuthContext, authenticate, cookie_name
+from dealtalk.api.auth.deps import AuthContext, authenticate, cookie_name, require
+from dealtalk.api.auth.principal import ROLES, Principal
 from dealtalk.api.auth.sessions import create_session, delete_session, pop_flow, save_flow
 from dealtalk.api.auth.tokens import InvalidToken
 from dealtalk.api.problems import Problem
@@ -34,20 +38,48 @@ def _safe_return(target: str | None) -> str:
     return target[:2000]
 
 
-def _msal_app(context: AuthContext) -> Any:
+@contextmanager
+def _msal_app(context: AuthContext) -> Iterator[Any]:
+    """An MSAL confidential client for one sign-in step (blocking: call it in a worker thread)."""
     import msal
+
+    from dealtalk.publisher.dataverse.auth import MsalHttpClient
 
     s = context.settings
     if not (s.tenant_id and s.client_id and s.client_secret):
         raise Problem(404, "browser sign-in is not configured (DEALTALK_API__CLIENT_SECRET and the app ids)")
-    return msal.ConfidentialClientApplication(
-        s.client_id,
-        client_credential=s.client_secret.get_secret_value(),
-        authority=f"{s.authority_host.rstrip('/')}/{s.tenant_id}",
-        validate_authority=s.authority_host.rstrip("/") == "https://login.microsoftonline.com",
-        instance_discovery=False,
-        verify=str(s.ca_bundle) if s.ca_bundle else True,
-    )
+    # httpx, so that the configured CA bundle is really used (requests lets REQUESTS_CA_BUNDLE override it).
+    http = MsalHttpClient(ca_bundle=s.ca_bundle, timeout_s=30.0)
+    try:
+        yield msal.ConfidentialClientApplication(
+            s.client_id,
+            client_credential=s.client_secret.get_secret_value(),
+            authority=f"{s.authority_host.rstrip('/')}/{s.tenant_id}",
+            # Our authority comes from our own settings: the "is this a Microsoft host" lookup adds nothing.
+            instance_discovery=False,
+            http_client=http,
+            token_cache=msal.TokenCache(),
+        )
+    finally:
+        http.close()
+
+
+def _start_flow(context: AuthContext, redirect_uri: str) -> dict[str, Any]:
+    with _msal_app(context) as app, warnings.catch_warnings():
+        # MSAL recommends response_mode=form_post; we keep the query mode on purpose: the flow is bound to the
+        # browser by a SameSite=Lax cookie, which a cross-site form POST would not carry (form_post would need
+        # a SameSite=None cookie instead). The code is single-use and PKCE-bound either way.
+        warnings.filterwarnings(
+            "ignore", message="response_mode='form_post' is recommended", category=UserWarning
+        )
+        flow: dict[str, Any] = app.initiate_auth_code_flow(scopes=[], redirect_uri=redirect_uri)
+        return flow
+
+
+def _redeem(context: AuthContext, flow: dict[str, Any], params: dict[str, str]) -> dict[str, Any]:
+    with _msal_app(context) as app:
+        result: dict[str, Any] = app.acquire_token_by_auth_code_flow(flow, params)
+        return result
 
 
 def _redirect_uri(request: Request, context: AuthContext) -> str:
@@ -58,10 +90,7 @@ def _redirect_uri(request: Request, context: AuthContext) -> str:
 @router.get("/login", include_in_schema=False)
 async def login(request: Request, return_to: str | None = None) -> Response:
     context: AuthContext = request.app.state.auth
-    app = _msal_app(context)
-    flow: dict[str, Any] = await anyio.to_thread.run_sync(
-        lambda: app.initiate_auth_code_flow(scopes=[], redirect_uri=_redirect_uri(request, context))
-    )
+    flow = await anyio.to_thread.run_sync(_start_flow, context, _redirect_uri(request, context))
     binding = secrets.token_urlsafe(32)
     await anyio.to_thread.run_sync(
         lambda: save_flow(
@@ -94,10 +123,7 @@ async def callback(request: Request) -> Response:
     flow, return_to = taken
     if "error" in params:
         raise Problem(403, f"sign-in failed: {params['error'][:100]}")
-    app = _msal_app(context)
-    result: dict[str, Any] = await anyio.to_thread.run_sync(
-        lambda: app.acquire_token_by_auth_code_flow(flow, params)
-    )
+    result = await anyio.to_thread.run_sync(_redeem, context, flow, params)
     if "id_token" not in result:
         raise Problem(401, f"sign-in failed: {str(result.get('error', 'no ID token'))[:100]}")
     # MSAL sends the SHA-256 of its secret nonce to Entra, which echoes it in the ID token.
@@ -131,9 +157,8 @@ async def callback(request: Request) -> Response:
 
 
 @router.get("/me", summary="Who am I", tags=["sign-in"])
-async def me(request: Request) -> dict[str, Any]:
+async def me(principal: Annotated[Principal, Depends(require(*ROLES))]) -> dict[str, Any]:
     """The signed-in caller, their roles, and (for browser sessions) the CSRF token that writes must send."""
-    principal = await authenticate(request)
     return {
         "id": principal.id,
         "name": principal.name,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -41,10 +42,8 @@ class _Metadata:
 class BearerVerifier:
     """Validates Entra access tokens for one app registration (``ApiSettings.client_id``)."""
 
-    def __init__(self, settings: ApiSettings, *, client: httpx.Client | None = None) -> None:
+    def __init__(self, settings: ApiSettings) -> None:
         self._settings = settings
-        verify: Any = str(settings.ca_bundle) if settings.ca_bundle else True
-        self._client = client or httpx.Client(timeout=10.0, verify=verify)
         self._lock = threading.Lock()
         self._metadata: _Metadata | None = None
         self._keys: dict[str, Any] = {}
@@ -53,9 +52,6 @@ class BearerVerifier:
     @property
     def configured(self) -> bool:
         return bool(self._settings.tenant_id and self._settings.client_id)
-
-    def close(self) -> None:
-        self._client.close()
 
     def verify(self, token: str) -> Principal:
         """The principal an access token speaks for.
@@ -119,11 +115,19 @@ class BearerVerifier:
 
     @staticmethod
     def _principal(claims: dict[str, Any], *, kind: Literal["bearer", "session"]) -> Principal:
+        # No dealtalk role (an app token without roles, a user without an assignment): a known caller that
+        # every route then refuses with 403.
         roles = roles_from_claim(claims.get("roles"))
-        if not roles:
-            raise InvalidToken("the token carries no dealtalk role (analyst, manager or admin)")
         name = str(claims.get("name") or claims.get("azp") or claims.get("appid") or claims["oid"])
         return Principal(kind=kind, id=str(claims["oid"]), name=name, roles=roles)
+
+    def _get(self, url: str) -> httpx.Response:
+        # A client per fetch: fetches are rare (discovery once, keys at most every few minutes), and nothing
+        # is left open when the app stops.
+        ca = self._settings.ca_bundle
+        verify: Any = ssl.create_default_context(cafile=str(ca)) if ca else True
+        with httpx.Client(timeout=10.0, verify=verify) as client:
+            return client.get(url)
 
     def _meta(self) -> _Metadata:
         if self._metadata is None:
@@ -134,7 +138,7 @@ class BearerVerifier:
         s = self._settings
         url = f"{s.authority_host.rstrip('/')}/{s.tenant_id}/v2.0/.well-known/openid-configuration"
         try:
-            response = self._client.get(url)
+            response = self._get(url)
             response.raise_for_status()
             document = response.json()
             return _Metadata(issuer=str(document["issuer"]), jwks_uri=s.jwks_url or str(document["jwks_uri"]))
@@ -158,7 +162,7 @@ class BearerVerifier:
 
     def _refresh(self, jwks_uri: str, now: float) -> None:
         try:
-            response = self._client.get(jwks_uri)
+            response = self._get(jwks_uri)
             response.raise_for_status()
             keys = {
                 str(jwk["kid"]): RSAAlgorithm.from_jwk(jwk)
