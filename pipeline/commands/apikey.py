@@ -33,7 +33,7 @@ def create_command(
     from dealtalk.api.auth.apikeys import create_key
 
     if role not in ("analyst", "manager", "admin"):
-        raise InvalidInput(f"unknown role {role!r}; use analyst, manager or admin")
+        raise typer.BadParameter(f"unknown role {role!r}; use analyst, manager or admin", param_hint="--role")
     settings = load_settings()
     database = open_database(settings.database_url)
     try:
