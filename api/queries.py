@@ -103,7 +103,12 @@ def call_page(
     ]
 
 
-def _risk_query(filters: RiskFilters, scope: Scope, directory: Directory) -> Select[*tuple[Any, ...]]:
+def _risk_query(
+    filters: RiskFilters, scope: Scope, directory: Directory, *, group_by: str | None = None
+) -> Select[*tuple[Any, ...]]:
+    """The matching risk signals; with ``group_by`` only the narrow columns the aggregates read, joining the
+    links and recordings only where a filter or the grouping needs them (an aggregate over a million rows
+    should not carry quotes and explanations along, nor join what it does not use)."""
     conditions = _opportunity_conditions(
         scope,
         directory,
@@ -111,6 +116,8 @@ def _risk_query(filters: RiskFilters, scope: Scope, directory: Directory) -> Sel
         account_id=filters.account_id,
         owner_id=filters.owner_id,
     )
+    needs_links = group_by is None or bool(conditions) or group_by in ("account", "owner")
+    needs_recordings = group_by in (None, "week") or filters.since is not None or filters.until is not None
     if filters.type is not None:
         conditions.append(RiskRow.type == filters.type)
     if filters.severity is not None:
@@ -121,12 +128,18 @@ def _risk_query(filters: RiskFilters, scope: Scope, directory: Directory) -> Sel
         conditions.append(RecordingRow.discovered_at >= filters.since)
     if filters.until is not None:
         conditions.append(RecordingRow.discovered_at < filters.until)
-    return (
-        select(RiskRow, LinkRow.opportunity_id, LinkRow.account_name, RecordingRow.discovered_at)
-        .join(RecordingRow, RecordingRow.recording_id == RiskRow.recording_id)
-        .outerjoin(LinkRow, LinkRow.recording_id == RiskRow.recording_id)
-        .where(*conditions)
-    )
+    columns: list[Any]
+    if group_by is None:
+        columns = [RiskRow, LinkRow.opportunity_id, LinkRow.account_name, RecordingRow.discovered_at]
+    else:
+        columns = [RiskRow.recording_id, RiskRow.type, RiskRow.severity, RiskRow.confidence]
+        columns += [LinkRow.opportunity_id, LinkRow.account_name] if needs_links else []
+    query = select(*columns)
+    if needs_recordings:
+        query = query.join(RecordingRow, RecordingRow.recording_id == RiskRow.recording_id)
+    if needs_links:
+        query = query.outerjoin(LinkRow, LinkRow.recording_id == RiskRow.recording_id)
+    return query.where(*conditions)
 
 
 def _risk_dict(row: Any, directory: Directory) -> dict[str, Any]:
@@ -193,7 +206,7 @@ def aggregate_risks(
     session: Session, filters: RiskFilters, scope: Scope, directory: Directory, *, by: str
 ) -> list[dict[str, Any]]:
     """Counts per type, account, owner or ISO week: signals, high-severity signals, mean confidence, calls."""
-    query = _risk_query(filters, scope, directory)
+    query = _risk_query(filters, scope, directory, group_by=by)
     if by == "week":
         query = query.add_columns(_week(session).label("week"))
     base = query.subquery()

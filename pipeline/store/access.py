@@ -78,7 +78,8 @@ class RiskFeedbackRow(Base):
 # about the pipeline; they join the same metadata, so migrations and the models still match).
 Index("ix_recordings_discovered_at", RecordingRow.discovered_at, RecordingRow.recording_id)
 Index("ix_calls_language", CallRow.language)
-Index("ix_risks_recording_type", RiskRow.recording_id, RiskRow.type)
+# Covers what the aggregates read per call, so PostgreSQL answers them from the index alone.
+Index("ix_risks_recording_type", RiskRow.recording_id, RiskRow.type, RiskRow.severity, RiskRow.confidence)
 Index("ix_risks_type_confidence", RiskRow.type, RiskRow.confidence)
 Index("ix_links_account_name", LinkRow.account_name)
 Index("ix_audit_log_actor_at", AuditRow.actor, AuditRow.at)

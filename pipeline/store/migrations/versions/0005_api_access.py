@@ -75,7 +75,9 @@ def upgrade() -> None:
         batch_op.create_index("ix_recordings_discovered_at", ["discovered_at", "recording_id"], unique=False)
 
     with op.batch_alter_table("risks", schema=None) as batch_op:
-        batch_op.create_index("ix_risks_recording_type", ["recording_id", "type"], unique=False)
+        batch_op.create_index(
+            "ix_risks_recording_type", ["recording_id", "type", "severity", "confidence"], unique=False
+        )
         batch_op.create_index("ix_risks_type_confidence", ["type", "confidence"], unique=False)
 
 
