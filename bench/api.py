@@ -38,10 +38,9 @@ import httpx
 import psycopg
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "bench"))
+sys.path.insert(0, str(REPO))  # the bench.* helper modules
 
-from api_seed import ACCOUNTS, LABELS, OPPORTUNITIES, USERS, seed, user_id, write_crm  # noqa: E402
-
+from bench.api_seed import ACCOUNTS, LABELS, OPPORTUNITIES, USERS, seed, user_id, write_crm  # noqa: E402
 from dealtalk.api.auth.apikeys import create_key  # noqa: E402
 from dealtalk.pipeline.store import open_database  # noqa: E402
 

@@ -19,11 +19,12 @@ from fastapi.testclient import TestClient
 
 from dealtalk.api.app import create_app
 from dealtalk.api.auth.apikeys import create_key
+from dealtalk.api.auth.principal import Role
 from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.resources import Resources
 from tests.emulators.identity import IdentityEmulator, TokenIssuer
 from tests.emulators.identity_codeflow import CodeFlowProvider, SigningKeys, install_code_flow
-from tests.integration.api.seed import BRIGHTLAB_OPP, MARK, MARK_OID, ZUIDHAVEN_OPP, seed_call
+from tests.integration.api.seed import BRIGHTLAB_OPP, MARK_OID, ZUIDHAVEN_OPP, seed_call
 
 TENANT = "6c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
 API_CLIENT = "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -104,18 +105,12 @@ class Api:
     settings: Settings
     identity: Identity
 
-    def manager_key(self) -> str:
-        return self.key("manager", systemuser_id=MARK)
-
-    def key(self, role: str, systemuser_id: str | None = None) -> str:
+    def key(self, role: Role, systemuser_id: str | None = None) -> str:
         resources = Resources.open(self.settings)
         try:
+            name = f"test-{role}-{uuid.uuid4().hex[:6]}"
             _, key = create_key(
-                resources.database,
-                role=role,
-                name=f"test-{role}-{uuid.uuid4().hex[:6]}",
-                pepper=None,  # type: ignore[arg-type]
-                systemuser_id=systemuser_id,
+                resources.database, role=role, name=name, pepper=None, systemuser_id=systemuser_id
             )
         finally:
             resources.close()

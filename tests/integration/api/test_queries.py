@@ -8,6 +8,7 @@ import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 import pytest
@@ -41,8 +42,8 @@ def client(database_url: str, tmp_path: Path) -> Iterator[TestClient]:
         yield test_client
 
 
-def _all_pages(client: TestClient, path: str, **params: object) -> list[dict[str, object]]:
-    items: list[dict[str, object]] = []
+def _all_pages(client: TestClient, path: str, **params: str | int | float) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
     cursor = None
     while True:
         body = client.get(path, params={**params, **({"cursor": cursor} if cursor else {})}).json()
