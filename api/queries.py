@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, false, func, select, tuple_
+from sqlalchemy import ColumnElement, Select, case, false, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from dealtalk.api.directory import Directory
@@ -220,6 +220,10 @@ def aggregate_risks(
         func.avg(base.c.confidence).label("mean_confidence"),
         func.count(base.c.recording_id.distinct()).label("calls"),
     ).group_by(key)
+    if session.get_bind().dialect.name == "postgresql":
+        # Counting distinct calls sorts; PostgreSQL's default 4 MB of sort memory spills tens of thousands of
+        # rows to disk. This transaction only.
+        session.execute(text("SET LOCAL work_mem = '32MB'"))
     rows = session.execute(query).all()
     if by != "owner":
         return sorted(
