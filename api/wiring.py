@@ -14,6 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
 from fastapi.routing import APIRoute
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 
@@ -23,6 +25,7 @@ from dealtalk.api.auth.tokens import BearerVerifier
 from dealtalk.api.directory import load_directory
 from dealtalk.api.problems import install_problem_handlers, problem_response
 from dealtalk.api.routers.calls import router as calls_router
+from dealtalk.api.routers.common import AnyRoleDep
 from dealtalk.api.routers.feedback import router as feedback_router
 from dealtalk.api.routers.risks import router as risks_router
 from dealtalk.pipeline.config import Settings
@@ -114,3 +117,18 @@ def install_api(app: FastAPI, settings: Settings) -> None:
 
     for router in (signin_router, calls_router, risks_router, feedback_router):
         app.include_router(router)
+    _document_behind_sign_in(app)
+
+
+def _document_behind_sign_in(app: FastAPI) -> None:
+    """The OpenAPI document and its Swagger page, for signed-in callers only (they describe the data)."""
+    hidden = {app.openapi_url, app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url}
+    app.router.routes = [r for r in app.router.routes if getattr(r, "path", None) not in hidden]
+
+    @app.get("/openapi.json", include_in_schema=False)
+    def openapi(principal: AnyRoleDep) -> JSONResponse:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    def docs(principal: AnyRoleDep) -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="dealtalk API")

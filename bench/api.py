@@ -220,7 +220,9 @@ def main() -> int:
             except httpx.HTTPError:
                 time.sleep(0.3)
         keys = {"admin": admin_key, "manager": manager_key}
+        load_before = os.getloadavg()[0]
         rows = asyncio.run(_measure(base, keys, args))
+        load_after = os.getloadavg()[0]
     finally:
         if server is not None:
             server.terminate()
@@ -242,7 +244,9 @@ def main() -> int:
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.node()} ({os.cpu_count()} CPUs, shared), "
         f"PostgreSQL, {args.calls:,} calls / {args.calls * args.risks_per_call:,} risk signals, "
         f"{args.concurrency} concurrent clients on loopback against `dealtalk serve` (one uvicorn process, "
-        f"authentication on, API keys), {args.requests} requests per query; seeding took {seed_s:.0f} s.\n\n"
+        f"authentication on, API keys), {args.requests} requests per query; seeding took {seed_s:.0f} s. "
+        f"Host load average (1 min) {load_before:.1f} before the load and {load_after:.1f} after it: other "
+        "work on the shared host competes for the same 2 cores.\n\n"
         "Language does not apply: the queries are the same for Dutch and English calls (half of each).\n\n"
         + table
     )
