@@ -42,7 +42,7 @@ def test_a_manager_sees_everyone_below_them() -> None:
     assert DIRECTORY.team("boss") == {"boss", "lead", "rep"}
     assert DIRECTORY.team("a") == {"a", "b"}
     scope = scope_for(_principal("manager", systemuser="lead"), DIRECTORY, ApiSettings())
-    assert scope.opportunity_ids == {"o-rep", "o-lead"} and scope.transcripts
+    assert scope.opportunity_ids == frozenset({"o-rep", "o-lead"}) and scope.transcripts
     assert not scope.allows("o-other") and not scope.allows(None)
     assert DIRECTORY.user_for_oid("oid-boss") == "boss"
 
