@@ -130,7 +130,9 @@ def _risk_query(
         conditions.append(RecordingRow.discovered_at < filters.until)
     columns: list[Any]
     if group_by is None:
-        columns = [RiskRow, LinkRow.opportunity_id, LinkRow.account_name, RecordingRow.discovered_at]
+        # Plain columns, not ORM entities: building an entity per row costs more than the query on long pages
+        # and exports.
+        columns = [*_RISK_COLUMNS, LinkRow.opportunity_id, LinkRow.account_name, RecordingRow.discovered_at]
     else:
         columns = [RiskRow.recording_id, RiskRow.type, RiskRow.severity, RiskRow.confidence]
         columns += [LinkRow.opportunity_id, LinkRow.account_name] if needs_links else []
@@ -142,26 +144,26 @@ def _risk_query(
     return query.where(*conditions)
 
 
+_RISK_COLUMNS = (
+    RiskRow.id,
+    RiskRow.recording_id.label("call_id"),
+    RiskRow.type,
+    RiskRow.severity,
+    RiskRow.confidence,
+    RiskRow.speaker_id.label("speaker"),
+    RiskRow.start_s.label("start"),
+    RiskRow.end_s.label("end"),
+    RiskRow.quote,
+    RiskRow.segment_index,
+    RiskRow.source,
+    RiskRow.explanation,
+)
+
+
 def _risk_dict(row: Any, directory: Directory) -> dict[str, Any]:
-    risk, opportunity_id, account_name, discovered_at = row
-    return {
-        "id": risk.id,
-        "call_id": risk.recording_id,
-        "type": risk.type,
-        "severity": risk.severity,
-        "confidence": risk.confidence,
-        "speaker": risk.speaker_id,
-        "start": risk.start_s,
-        "end": risk.end_s,
-        "quote": risk.quote,
-        "segment_index": risk.segment_index,
-        "source": risk.source,
-        "explanation": risk.explanation,
-        "opportunity_id": opportunity_id,
-        "account_name": account_name,
-        "owner_id": directory.owner_of.get(opportunity_id or ""),
-        "discovered_at": discovered_at,
-    }
+    values: dict[str, Any] = dict(row._mapping)
+    values["owner_id"] = directory.owner_of.get(values["opportunity_id"] or "")
+    return values
 
 
 def _ordered(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
