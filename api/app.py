@@ -10,16 +10,16 @@ from collections.abc import AsyncIterator
 from contextlib import ExitStack, asynccontextmanager
 from typing import TYPE_CHECKING
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from dealtalk.api.deps import ResourcesDep
 from dealtalk.api.notifications import graph_notification_router
-from dealtalk.api.routes import router as query_router
+from dealtalk.api.wiring import install_api
 from dealtalk.pipeline import __version__
 from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError, DealtalkError
+from dealtalk.pipeline.errors import ConfigurationError
 from dealtalk.pipeline.resources import Resources
 
 if TYPE_CHECKING:
@@ -61,10 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
             )
         )
 
-    @app.exception_handler(DealtalkError)
-    async def _dealtalk_error(_request: Request, exc: DealtalkError) -> JSONResponse:
-        status = 503 if exc.retriable else 400
-        return JSONResponse(status_code=status, content={"error": type(exc).__name__, "message": str(exc)})
+    install_api(app, settings)
 
     @app.get("/health")
     def health(resources: ResourcesDep) -> dict[str, str]:
@@ -74,9 +71,9 @@ def create_app(settings: Settings) -> FastAPI:
 
     @app.get("/metrics", response_class=PlainTextResponse)
     def metrics() -> PlainTextResponse:
-        return PlainTextResponse(generate_latest().decode(), media_type=CONTENT_TYPE_LATEST)
+        text = generate_latest().decode() + app.state.api_metrics.exposition().decode()
+        return PlainTextResponse(text, media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(query_router)
     return app
 
 

@@ -10,6 +10,7 @@ import warnings
 
 import typer
 
+from dealtalk.pipeline.commands.apikey import apikey_app
 from dealtalk.pipeline.commands.demo import demo
 from dealtalk.pipeline.commands.dlq import dlq_app
 from dealtalk.pipeline.commands.evaluate import eval_nlp
@@ -38,6 +39,7 @@ app.command()(serve)
 app.command()(link)
 app.command()(calls)
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(apikey_app, name="apikey")
 app.add_typer(dataverse_app, name="dataverse")
 app.add_typer(topics_app, name="topics")
 

@@ -24,6 +24,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from dealtalk.pipeline.api_settings import ApiSettings
 from dealtalk.pipeline.kafka_settings import KafkaSettings
 
 __all__ = [
@@ -261,12 +262,6 @@ class GraphSettings(_Group):
         return value.strip()
 
 
-class ApiSettings(_Group):
-    host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
-    metrics_port: int = Field(default=9102, ge=0, le=65535)
-
-
 class Settings(BaseSettings):
     """Everything dealtalk can be configured with. Build it once with ``Settings.load()``."""
 
@@ -350,6 +345,8 @@ class Settings(BaseSettings):
             "DEALTALK_DATAVERSE__CLIENT_SECRET": self.dataverse.client_secret,
             "DEALTALK_GRAPH__CLIENT_SECRET": self.graph.client_secret,
             "DEALTALK_GRAPH__CLIENT_STATE": self.graph.client_state,
+            "DEALTALK_API__CLIENT_SECRET": self.api.client_secret,
+            "DEALTALK_API__API_KEY_PEPPER": self.api.api_key_pepper,
         }
         for variable, secret in secrets.items():
             if secret is not None and secret.get_secret_value().strip().lower() in _PLACEHOLDER_SECRETS:

@@ -9,9 +9,10 @@ cd "$(dirname "$0")/.."
 
 extras="speech,nlp,nlp-export,kafka,m365,api"
 bench=0
+dev=0
 for arg in "$@"; do
     case "$arg" in
-        --dev) extras="$extras,dev" ;;
+        --dev) extras="$extras,dev"; dev=1 ;;
         --bench) bench=1 ;;
         *) echo "usage: scripts/setup.sh [--dev] [--bench]" >&2; exit 2 ;;
     esac
@@ -24,6 +25,10 @@ missing=()
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v sox >/dev/null || missing+=(sox libsox-fmt-all)
 ldconfig -p 2>/dev/null | grep -q libsndfile.so.1 || missing+=(libsndfile1)
+# --dev: headless Chromium for the browser sign-in test of the API (tests/integration/api).
+if ((dev)); then
+    command -v chromium >/dev/null || missing+=(chromium)
+fi
 # --bench: real speech with transcripts (Fish Fillets NG Dutch dialogue, Asterisk 8 kHz English prompts).
 if ((bench)); then
     for pkg in fillets-ng-data-nl fillets-ng-data asterisk-core-sounds-en-wav asterisk-core-sounds-en; do

@@ -17,13 +17,14 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Bind address (default: DEALTALK_API__HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: DEALTALK_API__PORT).")] = None,
 ) -> None:
-    """Run the API server until interrupted."""
+    """Run the API server until interrupted (refuses a non-loopback host with DEALTALK_API__AUTH=off)."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
     import uvicorn
 
     from dealtalk.api.app import create_app
+    from dealtalk.api.wiring import check_exposure
 
-    uvicorn.run(
-        create_app(settings), host=host or settings.api.host, port=port or settings.api.port, log_config=None
-    )
+    bind = host or settings.api.host
+    check_exposure(bind, settings)
+    uvicorn.run(create_app(settings), host=bind, port=port or settings.api.port, log_config=None)

@@ -325,3 +325,7 @@ class DeliveryRow(Base):
     stage: Mapped[str] = mapped_column(String(32))
     started: Mapped[int] = mapped_column(Integer)
     last_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The API's tables and indexes join this metadata (imported last: they subclass ``Base``).
+from dealtalk.pipeline.store import access as _access  # noqa: E402, F401

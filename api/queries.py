@@ -1,0 +1,287 @@
+"""The SQL behind the list, aggregate, trend and export routes: filters, the caller's scope, keyset pages.
+
+Every query starts from what the caller may see (``Scope``): a manager's is an ``IN`` over their team's
+opportunities. Pages are keyset pages over (discovered_at, id) descending, which the indexes of migration 0005
+serve without an offset scan however deep the page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, false, func, select, text, tuple_
+from sqlalchemy.orm import Session
+
+from dealtalk.api.directory import Directory
+from dealtalk.api.filters import CallFilters, Cursor, RiskFilters
+from dealtalk.api.scope import Scope
+from dealtalk.pipeline.store.schema import CallRow, InsightRow, LinkRow, RecordingRow, RiskRow
+
+__all__ = ["aggregate_risks", "call_page", "iter_risks", "opportunity_trend", "risk_page"]
+
+
+def _opportunity_conditions(
+    scope: Scope,
+    directory: Directory,
+    *,
+    opportunity_id: str | None,
+    account_id: str | None,
+    owner_id: str | None,
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    allowed: list[frozenset[str]] = []
+    if scope.opportunity_ids is not None:
+        allowed.append(scope.opportunity_ids)
+    if account_id is not None:
+        allowed.append(frozenset(directory.opportunities_of_account(account_id)))
+    if owner_id is not None:
+        allowed.append(frozenset(directory.opportunities_owned_by(frozenset({owner_id}))))
+    if opportunity_id is not None:
+        allowed.append(frozenset({opportunity_id}))
+    if allowed:
+        ids = frozenset.intersection(*allowed)
+        conditions.append(LinkRow.opportunity_id.in_(sorted(ids)) if ids else false())
+    return conditions
+
+
+def _call_query(filters: CallFilters, scope: Scope, directory: Directory) -> Select[*tuple[Any, ...]]:
+    query = (
+        select(RecordingRow, LinkRow, CallRow.language)
+        .outerjoin(LinkRow, LinkRow.recording_id == RecordingRow.recording_id)
+        .outerjoin(CallRow, CallRow.recording_id == RecordingRow.recording_id)
+    )
+    conditions = _opportunity_conditions(
+        scope,
+        directory,
+        opportunity_id=filters.opportunity_id,
+        account_id=filters.account_id,
+        owner_id=filters.owner_id,
+    )
+    if filters.since is not None:
+        conditions.append(RecordingRow.discovered_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(RecordingRow.discovered_at < filters.until)
+    if filters.language is not None:
+        conditions.append(CallRow.language == filters.language)
+    if filters.linked is True:
+        conditions.append(LinkRow.opportunity_id.is_not(None))
+    elif filters.linked is False:
+        conditions.append(LinkRow.opportunity_id.is_(None))
+    return query.where(*conditions)
+
+
+def call_page(
+    session: Session,
+    filters: CallFilters,
+    scope: Scope,
+    directory: Directory,
+    *,
+    after: Cursor | None,
+    size: int,
+) -> list[dict[str, Any]]:
+    """Up to ``size + 1`` calls after ``after`` (the extra one tells the caller that a next page exists)."""
+    query = _call_query(filters, scope, directory)
+    if after is not None:
+        query = query.where(tuple_(RecordingRow.discovered_at, RecordingRow.recording_id) < tuple_(*after))
+    query = query.order_by(RecordingRow.discovered_at.desc(), RecordingRow.recording_id.desc()).limit(
+        size + 1
+    )
+    return [
+        {
+            "call_id": recording.recording_id,
+            "status": recording.status,
+            "subject": (recording.meeting or {}).get("subject"),
+            "discovered_at": recording.discovered_at,
+            "language": language,
+            "opportunity_id": link.opportunity_id if link else None,
+            "account_name": link.account_name if link else None,
+            "owner_id": directory.owner_of.get(link.opportunity_id or "") if link else None,
+            "link_method": link.method if link else None,
+        }
+        for recording, link, language in session.execute(query)
+    ]
+
+
+def _risk_query(
+    filters: RiskFilters, scope: Scope, directory: Directory, *, group_by: str | None = None
+) -> Select[*tuple[Any, ...]]:
+    """The matching risk signals; with ``group_by`` only the narrow columns the aggregates read, joining the
+    links and recordings only where a filter or the grouping needs them (an aggregate over a million rows
+    should not carry quotes and explanations along, nor join what it does not use)."""
+    conditions = _opportunity_conditions(
+        scope,
+        directory,
+        opportunity_id=filters.opportunity_id,
+        account_id=filters.account_id,
+        owner_id=filters.owner_id,
+    )
+    needs_links = group_by is None or bool(conditions) or group_by in ("account", "owner")
+    needs_recordings = group_by in (None, "week") or filters.since is not None or filters.until is not None
+    if filters.type is not None:
+        conditions.append(RiskRow.type == filters.type)
+    if filters.severity is not None:
+        conditions.append(RiskRow.severity == filters.severity)
+    if filters.min_confidence > 0:
+        conditions.append(RiskRow.confidence >= filters.min_confidence)
+    if filters.since is not None:
+        conditions.append(RecordingRow.discovered_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(RecordingRow.discovered_at < filters.until)
+    columns: list[Any]
+    if group_by is None:
+        # Plain columns, not ORM entities: building an entity per row costs more than the query on long pages
+        # and exports.
+        columns = [*_RISK_COLUMNS, LinkRow.opportunity_id, LinkRow.account_name, RecordingRow.discovered_at]
+    else:
+        columns = [RiskRow.recording_id, RiskRow.type, RiskRow.severity, RiskRow.confidence]
+        columns += [LinkRow.opportunity_id, LinkRow.account_name] if needs_links else []
+    query = select(*columns)
+    if needs_recordings:
+        query = query.join(RecordingRow, RecordingRow.recording_id == RiskRow.recording_id)
+    if needs_links:
+        query = query.outerjoin(LinkRow, LinkRow.recording_id == RiskRow.recording_id)
+    return query.where(*conditions)
+
+
+_RISK_COLUMNS = (
+    RiskRow.id,
+    RiskRow.recording_id.label("call_id"),
+    RiskRow.type,
+    RiskRow.severity,
+    RiskRow.confidence,
+    RiskRow.speaker_id.label("speaker"),
+    RiskRow.start_s.label("start"),
+    RiskRow.end_s.label("end"),
+    RiskRow.quote,
+    RiskRow.segment_index,
+    RiskRow.source,
+    RiskRow.explanation,
+)
+
+
+def _risk_dict(row: Any, directory: Directory) -> dict[str, Any]:
+    values: dict[str, Any] = dict(row._mapping)
+    values["owner_id"] = directory.owner_of.get(values["opportunity_id"] or "")
+    return values
+
+
+def _ordered(query: Select[*tuple[Any, ...]]) -> Select[*tuple[Any, ...]]:
+    return query.order_by(RecordingRow.discovered_at.desc(), RiskRow.id.desc())
+
+
+def risk_page(
+    session: Session,
+    filters: RiskFilters,
+    scope: Scope,
+    directory: Directory,
+    *,
+    after: Cursor | None,
+    size: int,
+) -> list[dict[str, Any]]:
+    """Up to ``size + 1`` risk signals after ``after``, newest call first."""
+    query = _risk_query(filters, scope, directory)
+    if after is not None:
+        when, key = after
+        if not key.isdigit():
+            return []
+        query = query.where(tuple_(RecordingRow.discovered_at, RiskRow.id) < tuple_(when, int(key)))
+    return [_risk_dict(row, directory) for row in session.execute(_ordered(query).limit(size + 1))]
+
+
+def iter_risks(
+    session: Session, filters: RiskFilters, scope: Scope, directory: Directory, *, limit: int
+) -> Iterator[dict[str, Any]]:
+    """Every matching risk signal (up to ``limit``), streamed from a server-side cursor."""
+    query = _ordered(_risk_query(filters, scope, directory)).limit(limit)
+    for row in session.execute(query.execution_options(yield_per=2000)):
+        yield _risk_dict(row, directory)
+
+
+def _week(session: Session) -> ColumnElement[Any]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.date_trunc("week", RecordingRow.discovered_at), 'IYYY-"W"IW')
+    return func.strftime("%Y-W%W", RecordingRow.discovered_at)
+
+
+def aggregate_risks(
+    session: Session, filters: RiskFilters, scope: Scope, directory: Directory, *, by: str
+) -> list[dict[str, Any]]:
+    """Counts per type, account, owner or ISO week: signals, high-severity signals, mean confidence, calls."""
+    query = _risk_query(filters, scope, directory, group_by=by)
+    if by == "week":
+        query = query.add_columns(_week(session).label("week"))
+    base = query.subquery()
+    # owner: per opportunity in SQL, folded into owners below
+    columns = {"type": "type", "account": "account_name", "week": "week", "owner": "opportunity_id"}
+    key = base.c[columns[by]]
+    query = select(
+        key.label("key"),
+        func.count().label("n"),
+        func.sum(case((base.c.severity == "high", 1), else_=0)).label("high"),
+        func.avg(base.c.confidence).label("mean_confidence"),
+        func.count(base.c.recording_id.distinct()).label("calls"),
+    ).group_by(key)
+    if session.get_bind().dialect.name == "postgresql":
+        # Counting distinct calls sorts; PostgreSQL's default 4 MB of sort memory spills tens of thousands of
+        # rows to disk. This transaction only.
+        session.execute(text("SET LOCAL work_mem = '32MB'"))
+    rows = session.execute(query).all()
+    if by != "owner":
+        return sorted(
+            (_bucket(r.key, r.n, r.high, r.mean_confidence, r.calls) for r in rows),
+            key=lambda b: (-b["count"], str(b["key"])),
+        )
+    folded: dict[str | None, list[float]] = {}
+    for r in rows:
+        owner = directory.owner_of.get(r.key or "")
+        totals = folded.setdefault(owner, [0, 0, 0.0, 0])
+        totals[0] += r.n
+        totals[1] += r.high or 0
+        totals[2] += float(r.mean_confidence or 0.0) * r.n
+        totals[3] += r.calls  # a call has one opportunity, so per-opportunity call counts add up
+    buckets = [_bucket(k, int(c), int(h), s / c if c else 0.0, int(n)) for k, (c, h, s, n) in folded.items()]
+    return sorted(buckets, key=lambda b: (-b["count"], str(b["key"])))
+
+
+def _bucket(key: Any, count: int, high: int | None, mean: float | None, calls: int) -> dict[str, Any]:
+    return {
+        "key": None if key is None else str(key),
+        "count": int(count),
+        "high": int(high or 0),
+        "mean_confidence": round(float(mean or 0.0), 4),
+        "calls": int(calls),
+    }
+
+
+def opportunity_trend(session: Session, opportunity_id: str) -> list[dict[str, Any]]:
+    """Per call of the opportunity, oldest first: health score, risk counts per type, high-severity count."""
+    calls: Sequence[Any] = session.execute(
+        select(RecordingRow.recording_id, RecordingRow.discovered_at, InsightRow.health_score)
+        .join(LinkRow, LinkRow.recording_id == RecordingRow.recording_id)
+        .outerjoin(InsightRow, InsightRow.recording_id == RecordingRow.recording_id)
+        .where(LinkRow.opportunity_id == opportunity_id)
+        .order_by(RecordingRow.discovered_at, RecordingRow.recording_id)
+        .limit(1000)
+    ).all()
+    ids = [c.recording_id for c in calls]
+    counts: dict[str, dict[str, int]] = {i: {} for i in ids}
+    high: dict[str, int] = dict.fromkeys(ids, 0)
+    if ids:
+        for recording_id, risk_type, severity, n in session.execute(
+            select(RiskRow.recording_id, RiskRow.type, RiskRow.severity, func.count())
+            .where(RiskRow.recording_id.in_(ids))
+            .group_by(RiskRow.recording_id, RiskRow.type, RiskRow.severity)
+        ):
+            counts[recording_id][risk_type] = counts[recording_id].get(risk_type, 0) + n
+            high[recording_id] += n if severity == "high" else 0
+    return [
+        {
+            "call_id": c.recording_id,
+            "discovered_at": c.discovered_at,
+            "health_score": c.health_score,
+            "risks": counts[c.recording_id],
+            "high": high[c.recording_id],
+        }
+        for c in calls
+    ]

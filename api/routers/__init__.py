@@ -1,0 +1,1 @@
+"""The API's routers, each route with its declared roles (``require``)."""
