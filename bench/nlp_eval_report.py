@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the bench.* helper modules
 
 from bench.nlp_score import BINS, score_calls, score_utterances  # noqa: E402
-from dealtalk.nlp.dataset import RISK_LABELS, read_dataset  # noqa: E402
+from dealtalk.nlp.augment import asr_style  # noqa: E402
+from dealtalk.nlp.dataset import RISK_LABELS, Utterance, read_dataset  # noqa: E402
 from dealtalk.nlp.detect import VARIANTS  # noqa: E402
 from dealtalk.nlp.evaluation import build_detector, evaluate_utterances  # noqa: E402
 from dealtalk.pipeline.config import Settings  # noqa: E402
@@ -34,11 +35,13 @@ from dealtalk.pipeline.config import Settings  # noqa: E402
 BEFORE = ROOT / "bench" / "results" / "nlp_sealed3_before.json"
 AFTER = ROOT / "bench" / "results" / "nlp_sealed3_after.json"
 OPEN_SETS = ("dev", "holdout", "holdout2")
+ASR_SEED = 7919
 TARGET = 0.85  # risk micro-F1, sentiment macro-F1, action F1
 LABEL_TARGET = 0.70  # every risk label's F1
 FOUND_TARGET = 0.90  # share of marked whole-call risks found with quote, speaker and time
 SEEN = {
     "dev": "regression set; heads-2 rules debugged on it; since then aggregate scores only",
+    "dev, ASR-style copy": "dev re-written by nlp/augment.py (lower case, no punctuation, fillers): robustness",
     "holdout": "unsealed in nlp2; training data of heads-4 (issue 13)",
     "holdout2": "sealed in nlp2, 17 patterns later found written from it and holdout were removed; training "
     "data of heads-4 (issue 13): no longer sealed",
@@ -152,6 +155,13 @@ def reliability(scores: dict[str, Any], part: str) -> str:
 def variants(settings: Settings) -> tuple[str, dict[str, Any]]:
     """All four variants on dev; the union on the open sets (as utterance-score dicts)."""
     data = {name: read_dataset(ROOT / "nlp" / "data" / f"{name}.jsonl") for name in OPEN_SETS}
+    # dev as ASR writes speech (lower case, no punctuation, fillers, false starts): robustness, not a new set.
+    data["dev, ASR-style copy"] = [
+        Utterance(
+            u.id, u.lang, u.role, asr_style(u.text, u.lang, ASR_SEED + i), u.sentiment, u.risks, u.action_item
+        )
+        for i, u in enumerate(data["dev"])
+    ]
     lines = [
         "| set | variant | n | sentiment macro-F1 | risk micro-F1 | risk P | risk R | action F1 |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -160,7 +170,7 @@ def variants(settings: Settings) -> tuple[str, dict[str, Any]]:
     for variant in VARIANTS:
         detector = build_detector(settings, variant)
         for name, utterances in data.items():
-            if variant != "union" and name != "dev":
+            if variant != "union" and not name.startswith("dev"):
                 continue
             r = evaluate_utterances(utterances, detector, variant=variant, dataset=name)
             lines.append(
@@ -189,7 +199,10 @@ NOTES = """
 
 * 17 lexicon patterns and vetoes that matched only holdout/holdout2 sentences and nothing in train or dev were
   removed (`scripts/nlp_pattern_audit.py`; a unit test keeps it so).
-* heads-4: trained on train + holdout + holdout2; per-label thresholds from 5-fold out-of-fold F1 (fixed seed).
+* heads-4: trained on train + holdout + holdout2, each utterance also as an ASR-style copy (`nlp/augment.py`:
+  lower case, no punctuation, a filler, sometimes a false start); per-label thresholds from 5-fold out-of-fold
+  F1 with an utterance and its copy in the same fold (fixed seed). On dev's ASR-style copy the union's risk
+  micro-F1 went 0.899 -> 0.916 against heads-4 without copies (regression check, not the choice).
 * Context over turns for whole calls (`nlp/context.py`): a seller's question and the customer's short answer,
   a rule match across two turns of one speaker, engagement from the customer's pattern over the call (answer
   lengths, talk share, unanswered questions, explicit disinterest) instead of one short turn, and a former
@@ -217,8 +230,8 @@ def main() -> None:
     args.after_json.write_text(json.dumps(after, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
     rows: list[tuple[str, dict[str, Any]]] = [
-        ("final" if name == "dev" else "final (in training data)", flat(name, union[name], "utterances"))
-        for name in OPEN_SETS
+        ("final" if name.startswith("dev") else "final (in training data)", flat(name, scores, "utterances"))
+        for name, scores in union.items()
     ]
     columns: list[tuple[str, dict[str, Any]]] = [("dev final", flat("dev", union["dev"], "utterances"))]
     for part, name in (("utterances", "sealed3 utterances"), ("calls", "sealed3 calls")):

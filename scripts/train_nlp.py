@@ -22,10 +22,11 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold
+from sklearn.model_selection import StratifiedGroupKFold
 
 from dealtalk.models.e5 import E5_DIR_NAME
-from dealtalk.nlp.dataset import RISK_LABELS, read_dataset
+from dealtalk.nlp.augment import asr_style
+from dealtalk.nlp.dataset import RISK_LABELS, Utterance, read_dataset
 from dealtalk.nlp.detect import Detector
 from dealtalk.nlp.embedder import load_embedder
 from dealtalk.nlp.heads import SENTIMENTS
@@ -44,11 +45,16 @@ def _fit_binary(x: npt.NDArray[np.float32], y: npt.NDArray[np.int64], c: float) 
     return model.fit(x, y)
 
 
-def _oof_threshold(x: npt.NDArray[np.float32], y: npt.NDArray[np.int64], c: float) -> float:
-    """The probability threshold with the best out-of-fold F1 (5 folds on the training set)."""
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=SEED)
+def _oof_threshold(
+    x: npt.NDArray[np.float32], y: npt.NDArray[np.int64], c: float, groups: npt.NDArray[np.int64]
+) -> float:
+    """The probability threshold with the best out-of-fold F1 (5 folds on the training set).
+
+    An utterance and its ASR-style copy share a group, so they always fall in the same fold (no leak).
+    """
+    folds = StratifiedGroupKFold(n_splits=5, shuffle=True, random_state=SEED)
     scores = np.zeros(len(y))
-    for fit_rows, held_rows in folds.split(x, y):
+    for fit_rows, held_rows in folds.split(x, y, groups):
         scores[held_rows] = _fit_binary(x[fit_rows], y[fit_rows], c).predict_proba(x[held_rows])[:, 1]
     best, best_f1 = 0.5, -1.0
     for threshold in np.arange(0.2, 0.9, 0.025):
@@ -65,11 +71,23 @@ def main() -> None:
     parser.add_argument("--train", type=Path, nargs="+", default=[Path(f) for f in TRAIN_FILES])
     parser.add_argument("--out", type=Path, default=Path("nlp/weights/heads.npz"))
     parser.add_argument("--c", type=float, default=4.0, help="inverse regularisation strength")
+    parser.add_argument(
+        "--asr-copies", type=int, default=1, help="ASR-style copies of each utterance (nlp/augment.py)"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
     settings = Settings.load()
-    utterances = [u for path in args.train for u in read_dataset(path)]
+    written = [u for path in args.train for u in read_dataset(path)]
+    # Each utterance also as ASR writes it (no capitals or punctuation, a filler, sometimes a false start).
+    utterances: list[Utterance] = list(written)
+    groups_list = list(range(len(written)))
+    for copy in range(args.asr_copies):
+        for index, u in enumerate(written):
+            text = asr_style(u.text, u.lang, SEED + copy * len(written) + index)
+            utterances.append(Utterance(u.id, u.lang, u.role, text, u.sentiment, u.risks, u.action_item))
+            groups_list.append(index)
+    groups = np.array(groups_list)
     embedder = load_embedder(settings.nlp.model_dir or settings.model_cache_dir / E5_DIR_NAME)
     x = embedder.embed([u.text for u in utterances])
     print(f"embedded {len(utterances)} utterances")
@@ -104,12 +122,12 @@ def main() -> None:
         model = _fit_binary(x, y, args.c)
         risk_w.append(model.coef_[0])
         risk_b.append(model.intercept_[0])
-        thresholds.append(_oof_threshold(x, y, args.c))
+        thresholds.append(_oof_threshold(x, y, args.c, groups))
         print(f"{label:30s} positives {int(y.sum()):3d} threshold {thresholds[-1]:.3f}")
 
     action_y = np.array([int(u.action_item) for u in utterances])
     action = _fit_binary(x, action_y, args.c)
-    action_threshold = _oof_threshold(x, action_y, args.c)
+    action_threshold = _oof_threshold(x, action_y, args.c, groups)
     print(f"{'action_item':30s} positives {int(action_y.sum()):3d} threshold {action_threshold:.3f}")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)

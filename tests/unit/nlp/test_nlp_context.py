@@ -211,3 +211,22 @@ def test_a_former_supplier_stays_former_later_in_the_call(detector: Detector, qa
     assert "competitor_mention" not in _risks(_call(detector, qa, turns)[2])
     current = [("customer", "Hago was goedkoper, die offerte lag lager.")]
     assert "competitor_mention" in _risks(_call(detector, qa, current)[0])
+
+
+@pytest.mark.parametrize(
+    ("text", "lang", "filler"),
+    [
+        ("Het budget is bevroren, helaas!", "nl", {"eh", "ehm", "nou"}),
+        ("Sure, send it over.", "en", {"uh", "um", "like"}),
+    ],
+)
+def test_asr_style_copies_drop_case_and_punctuation_and_add_a_filler(
+    text: str, lang: str, filler: set[str]
+) -> None:
+    from dealtalk.nlp.augment import asr_style
+
+    copy = asr_style(text, lang, seed=3)
+    assert copy == asr_style(text, lang, seed=3)
+    assert copy == copy.lower() and not set(copy) & set(".,!?")
+    assert set(copy.split()) & filler
+    assert set(text.lower().replace(",", "").replace("!", "").replace(".", "").split()) <= set(copy.split())
