@@ -2,7 +2,7 @@
 
 Scores the product (the union of rules and heads, plus the call-context refinements for whole calls) on:
 
-* dev (regression; the rules were written with it in view),
+* dev (regression; the rules were written with it in view), its ASR-style copy, and four whole dev calls,
 * holdout and holdout2 (no longer sealed: part of heads-4's training data since issue 13),
 * sealed3 utterances and sealed3 whole calls (``nlp/data/sealed3``, written blind for issue 13), next to the
   base commit's scores on them (``bench/results/nlp_sealed3_before.json``, recorded by ``bench/nlp_score.py``
@@ -45,6 +45,7 @@ SEEN = {
     "holdout": "unsealed in nlp2; training data of heads-4 (issue 13)",
     "holdout2": "sealed in nlp2, 17 patterns later found written from it and holdout were removed; training "
     "data of heads-4 (issue 13): no longer sealed",
+    "dev calls": "4 whole calls written in nlp3 (train style, the rules in view): whole-call regression only",
     "sealed3 utterances": "written blind for issue 13; scored once with the base commit, once with the final code",
     "sealed3 calls": "written blind for issue 13; scored once with the base commit, once with the final code",
 }
@@ -233,7 +234,12 @@ def main() -> None:
         ("final" if name.startswith("dev") else "final (in training data)", flat(name, scores, "utterances"))
         for name, scores in union.items()
     ]
-    columns: list[tuple[str, dict[str, Any]]] = [("dev final", flat("dev", union["dev"], "utterances"))]
+    dev_calls = flat("dev calls", score_calls(ROOT / "nlp" / "data" / "calls_dev", settings), "calls")
+    rows.append(("final", dev_calls))
+    columns: list[tuple[str, dict[str, Any]]] = [
+        ("dev final", flat("dev", union["dev"], "utterances")),
+        ("dev calls final", dev_calls),
+    ]
     for part, name in (("utterances", "sealed3 utterances"), ("calls", "sealed3 calls")):
         for code, scores in (("base d964ec8", before), ("final", after)):
             if part in scores:
