@@ -70,6 +70,8 @@ class RiskFinding:
     confidence: float
     source: str
     evidence: str
+    # The words a rule matched (a competitor's name, for instance); empty for a head.
+    matched: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,8 @@ class Finding:
     action: bool
     action_sentence: int | None
     sentences: tuple[Sentence, ...]
+    # Labels whose veto fired in the text (a former supplier, a tender already won).
+    vetoed: frozenset[str] = frozenset()
 
 
 class Detector:
@@ -122,6 +126,7 @@ class Detector:
         variant: Variant = "union",
         *,
         competitors: Sequence[str] = (),
+        persons: Sequence[str] = (),
     ) -> list[Finding]:
         """Findings for each text (same order).
 
@@ -130,6 +135,7 @@ class Detector:
             roles: "customer" | "seller" | "unknown" per text.
             variant: which detectors decide.
             competitors: competitor names known for this call beyond the configured ones (the CRM's).
+            persons: the people on the call (never taken for a supplier's name).
         """
         extra = competitor_pattern(n for n in competitors if n.lower() not in self._known_competitors)
         if variant not in VARIANTS:
@@ -147,7 +153,9 @@ class Detector:
                 continue
             row = row_of[index]
             embedding = embeddings[row] if embeddings is not None else None
-            findings.append(self._one(text, roles[index], variant, scores, row, embedding, extra))
+            findings.append(
+                self._one(text, roles[index], variant, scores, row, embedding, extra, tuple(persons))
+            )
         return findings
 
     def _embed(self, texts: list[str]) -> npt.NDArray[np.float32] | None:
@@ -170,6 +178,7 @@ class Detector:
         row: int,
         embedding: npt.NDArray[np.float32] | None,
         extra: re.Pattern[str] | None,
+        persons: tuple[str, ...] = (),
     ) -> Finding:
         parts = sentences(text)
         if variant == "lexicon":
@@ -177,7 +186,7 @@ class Detector:
             label, score = self.baseline.sentiment(text)
             risks = tuple(RiskFinding(r, None, 0.5, "lexicon", "") for r in sorted(self.baseline.risks(text)))
             return Finding(label, score, risks, self.baseline.action(text), None, tuple(parts))
-        matched = self.rules.match(text, parts, extra)
+        matched = self.rules.match(text, parts, extra, persons)
         risk_hits, action_hits = matched.risks, matched.actions
         questions = {i for i, sentence in enumerate(parts) if is_question(sentence.text)}
         risk_hits = [hit for hit in risk_hits if self._in_scope(hit.label, role, hit.sentence in questions)]
@@ -187,7 +196,15 @@ class Detector:
             label, score = self.baseline.sentiment(text) if self.baseline else ("neutral", 1.0)
             risks = tuple(_from_rule(hit, None) for hit in risk_hits) if variant != "heads" else ()
             action_sentence = action_hits[0].sentence if action_hits and variant != "heads" else None
-            return Finding(label, score, risks, action_sentence is not None, action_sentence, tuple(parts))
+            return Finding(
+                label,
+                score,
+                risks,
+                action_sentence is not None,
+                action_sentence,
+                tuple(parts),
+                frozenset(vetoed),
+            )
         assert self.heads is not None
         probabilities = scores.sentiment[row]
         if variant == "union" and embedding is not None:
@@ -230,6 +247,7 @@ class Detector:
             action,
             action_sentence,
             tuple(parts),
+            frozenset(vetoed),
         )
 
     def _bad_news(self, risks: Sequence[RiskFinding]) -> bool:
@@ -238,6 +256,18 @@ class Detector:
             r.label in options.negative_risk_labels and r.source in options.negative_risk_sources
             for r in risks
         )
+
+    def names_in(self, text: str) -> list[str]:
+        """Competitor names in a text: the listed ones and organisation-like names, buying context or not."""
+        listed = competitor_pattern(self.rules.competitors)
+        names = [m.group() for m in listed.finditer(text)] if listed is not None else []
+        if self.rules.suppliers is not None:
+            names += [text[a:b] for a, b in self.rules.suppliers.find(text, require_context=False)]
+        return names
+
+    def in_scope(self, label: str, role: str, is_question: bool) -> bool:
+        """Whether a label counts on a turn of this role (customer labels on customer turns only)."""
+        return self._in_scope(label, role, is_question)
 
     def _in_scope(self, label: str, role: str, is_question: bool) -> bool:
         rules = self.rules.labels.get(label)
@@ -251,11 +281,12 @@ class Detector:
 
 def _from_rule(hit: RuleHit, p: float | None) -> RiskFinding:
     if p is None:
-        return RiskFinding(hit.label, hit.sentence, 0.7, "rule", f"rule matched '{hit.matched}'")
+        return RiskFinding(hit.label, hit.sentence, 0.7, "rule", f"rule matched '{hit.matched}'", hit.matched)
     return RiskFinding(
         hit.label,
         hit.sentence,
         min(0.99, 0.8 + 0.2 * p),
         "rule+model",
         f"rule matched '{hit.matched}', model p={p:.2f}",
+        hit.matched,
     )

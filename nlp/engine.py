@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 
+from dealtalk.nlp.context import QuestionAnswers, load_question_answers, refine_call
 from dealtalk.nlp.detect import Detector, Variant
 from dealtalk.nlp.embedder import load_embedder
 from dealtalk.nlp.entities import find_entities
@@ -32,7 +33,7 @@ __all__ = ["DealtalkInsightEngine", "load_engine"]
 
 log = logging.getLogger(__name__)
 
-ENGINE_VERSION = "insights-1"
+ENGINE_VERSION = "insights-2"
 # Segments beyond this are refused: a 3-hour call has about 3,000; this is 10x that.
 MAX_SEGMENTS = 30_000
 
@@ -56,8 +57,10 @@ class DealtalkInsightEngine:
         competitors: tuple[str, ...],
         summarizer: SummaryGenerator | None = None,
         variant: Variant = "union",
+        question_answers: QuestionAnswers | None = None,
     ) -> None:
         self._detector = detector
+        self._qa = question_answers or load_question_answers()
         self._competitors = competitors
         self._summarizer = summarizer or TemplateSummary()
         self._variant = variant
@@ -107,8 +110,14 @@ class DealtalkInsightEngine:
         roles = _roles(transcript)
         segment_roles = [roles.role_of.get(s.speaker, "unknown") for s in segments]
         competitors = tuple(dict.fromkeys((*self._competitors, *context.competitors)))
+        texts = [s.text for s in segments]
+        persons = tuple(p.name for p in context.participants if p.name)
         findings = self._detector.detect(
-            [s.text for s in segments], segment_roles, self._variant, competitors=competitors
+            texts, segment_roles, self._variant, competitors=competitors, persons=persons
+        )
+        # Windows of turns: a question and its answer, a thought over two turns, engagement over the call.
+        findings = refine_call(
+            findings, texts, segment_roles, [s.speaker for s in segments], self._detector, self._qa
         )
         sentiments = tuple(
             SentimentDoc(label=f.sentiment, score=round(f.sentiment_score, 3)) for f in findings
@@ -195,7 +204,7 @@ def _roles(transcript: TranscriptDoc) -> _Roles:
 
 def _lexicon_sha() -> str:
     digest = hashlib.sha256()
-    for name in ("risks.json", "actions.json"):
+    for name in ("risks.json", "actions.json", "context.json", "common_words.json"):
         digest.update(resources.files("dealtalk.nlp.lexicons").joinpath(name).read_bytes())
     return digest.hexdigest()
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from dealtalk.nlp.suppliers import SupplierNames
 from dealtalk.nlp.text import Sentence
 
 __all__ = ["RuleHit", "RuleMatch", "RuleSet", "competitor_pattern", "compile_pattern", "load_rules"]
@@ -87,6 +88,7 @@ class RuleSet:
         labels: per risk label its severity, scope, patterns and vetoes (``lexicons/risks.json``).
         actions: action-item patterns and vetoes (``lexicons/actions.json``).
         competitors: competitor names (configuration and CRM), matched case-insensitively as phrases.
+        suppliers: finds names nobody configured said in a buying context (None: listed names only).
     """
 
     def __init__(
@@ -94,11 +96,13 @@ class RuleSet:
         labels: dict[str, LabelRules],
         actions: tuple[tuple[str, ...], tuple[str, ...]],
         competitors: Iterable[str],
+        suppliers: SupplierNames | None = None,
     ) -> None:
         import spacy
         from spacy.matcher import Matcher, PhraseMatcher
 
         self.labels = labels
+        self.suppliers = suppliers
         self._nlp = spacy.blank("xx")
         self._matcher = Matcher(self._nlp.vocab)
         self._vetoes = Matcher(self._nlp.vocab)
@@ -116,12 +120,17 @@ class RuleSet:
             self._phrases.add(COMPETITOR, [self._nlp.make_doc(name) for name in names])
 
     def match(
-        self, text: str, sentences: list[Sentence], extra_competitors: re.Pattern[str] | None = None
+        self,
+        text: str,
+        sentences: list[Sentence],
+        extra_competitors: re.Pattern[str] | None = None,
+        persons: tuple[str, ...] = (),
     ) -> RuleMatch:
         """Risk hits and action-item hits in one segment, vetoes applied per sentence.
 
         ``extra_competitors`` are names known for this call only (the CRM's competitor table), beyond the
-        configured ones compiled into the phrase matcher.
+        configured ones compiled into the phrase matcher; ``persons`` (the attendees) are never taken for
+        supplier names.
 
         Returns:
             the hits (each names its sentence, an index into ``sentences``) and the vetoed labels.
@@ -137,6 +146,10 @@ class RuleSet:
             found.append((COMPETITOR, span.start_char, span.end_char))
         if extra_competitors is not None:
             found.extend((COMPETITOR, *m.span()) for m in extra_competitors.finditer(text))
+        if self.suppliers is not None:
+            for part in sentences:
+                for start, end in self.suppliers.find(text[part.start : part.end], persons=persons):
+                    found.append((COMPETITOR, part.start + start, part.start + end))
         vetoed: set[tuple[str, int]] = set()
         for match_id, start, _ in self._vetoes(doc):
             vetoed.add((self._nlp.vocab.strings[match_id], _sentence_of(sentences, doc[start].idx)))
@@ -191,4 +204,5 @@ def load_rules(competitors: Iterable[str]) -> RuleSet:
         if not label.startswith("_")
     }
     actions = _read("actions.json")
-    return RuleSet(labels, (tuple(actions["patterns"]), tuple(actions["veto"])), competitors)
+    suppliers = SupplierNames(_read("common_words.json")["words"])
+    return RuleSet(labels, (tuple(actions["patterns"]), tuple(actions["veto"])), competitors, suppliers)

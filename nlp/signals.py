@@ -3,7 +3,8 @@
 A quote is an exact substring of the segment's text (the sentence that carried the evidence, or the segment
 up to three sentences when a head spoke for the whole turn); its times come from the words when the transcript
 has them, else from the segment proportionally. The same label raised by one speaker in adjacent segments
-(within ``merge_gap_s``) is one signal: the stronger quote is kept, the time span covers both.
+(within ``merge_gap_s`` and ``merge_max_segments``) is one signal: the stronger quote is kept, the time span
+covers both. A repetition further away in the call is a signal of its own, on its own turn.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ _LABEL_NAMES_EN = {
 @dataclass(frozen=True, slots=True)
 class SignalOptions:
     merge_gap_s: float = 30.0
+    # Adjacent means the very next segment (one turn cut in two by the ASR); a repetition after someone else
+    # spoke is said again on a turn of its own, and a reviewer looks for it there.
+    merge_max_segments: int = 1
     max_quote_sentences: int = 3
 
 
@@ -107,10 +111,13 @@ def risk_signals(
     merged: list[RiskDoc] = []
     last_of: dict[tuple[str, str], int] = {}
     last_end: dict[tuple[str, str], float] = {}
-    for _, _, doc in raw:
+    last_index: dict[tuple[str, str], int] = {}
+    for index, _, doc in raw:
         key = (doc.type, doc.speaker)
         previous = last_of.get(key)
-        if previous is not None and doc.start - last_end[key] <= options.merge_gap_s:
+        adjacent = previous is not None and index - last_index[key] <= options.merge_max_segments
+        last_index[key] = index
+        if previous is not None and adjacent and doc.start - last_end[key] <= options.merge_gap_s:
             kept = merged[previous]
             stronger, weaker = (doc, kept) if doc.confidence > kept.confidence else (kept, doc)
             # The kept signal's times stay those of its quote (a player jumps there and hears it); the

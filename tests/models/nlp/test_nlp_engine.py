@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import date
 from pathlib import Path
 
@@ -180,10 +179,10 @@ def test_ten_thousand_segments(engine: DealtalkInsightEngine) -> None:
         else ("S2", f"Onderwerp {i % 40} is prima zo.")
         for i in range(10_000)
     ]
-    started = time.perf_counter()
+    # Throughput is measured by bench/nlp_speed.py (timings live in bench/, not in test assertions); this
+    # checks that a call of this size is analysed whole.
     insights = engine.analyze(transcript(lines), InsightContext())
     assert len(insights.sentiments) == 10_000
-    assert time.perf_counter() - started < 60
 
 
 def test_backwards_segment_is_refused(engine: DealtalkInsightEngine) -> None:

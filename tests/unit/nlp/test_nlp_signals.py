@@ -68,3 +68,16 @@ def test_model_only_signal_is_one_severity_lower() -> None:
     )
     (signal,) = risk_signals([segment("S2", 0, 3, text)], [model], SEVERITY)
     assert signal.severity == "medium" and signal.quote == text and signal.source == "model"
+
+
+def test_a_repetition_after_another_turn_stays_on_its_own_turn() -> None:
+    first, reply, again = "Te duur.", "Ik begrijp het.", "Nog steeds te duur."
+    segments = [
+        SegmentDoc(start=0, end=2, speaker="S2", role="customer", language="nl", text=first),
+        SegmentDoc(start=3, end=4, speaker="S1", role="seller", language="nl", text=reply),
+        SegmentDoc(start=5, end=7, speaker="S2", role="customer", language="nl", text=again),
+    ]
+    empty = Finding("neutral", 0.9, (), False, None, tuple(sentences(reply)))
+    findings = [finding(first, "price_objection", 0, 0.7), empty, finding(again, "price_objection", 0, 0.95)]
+    signals = risk_signals(segments, findings, SEVERITY)
+    assert [(s.quote, s.segment_index) for s in signals] == [(first, 0), (again, 2)]

@@ -1,0 +1,111 @@
+"""Engagement as the customer's pattern over a call, not one short turn.
+
+"Klinkt goed.", "Dat is helder.", "Sure, speak soon." are short and polite: on their own they say nothing about
+engagement. A customer is disengaged when the call shows it: short answers to the seller's questions, a small
+share of the talking, questions left unanswered, or disinterest said outright more than once ("stuur maar wat
+op", "I've got other things on my mind"). Pure functions over the segments' words, roles and rule hits.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from dealtalk.nlp.text import is_question, sentences, word_count
+
+__all__ = ["Engagement", "EngagementOptions", "customer_engagement", "minimal_answers"]
+
+
+@dataclass(frozen=True, slots=True)
+class EngagementOptions:
+    # A call needs this many answered seller questions before short answers say anything.
+    min_answers: int = 3
+    # An answer of at most this many words is minimal ("Ja.", "Weet niet.", "Mwah, prima.").
+    minimal_words: int = 3
+    # Disengaged: the median answer is at most this long and the customer says at most this share of the words.
+    max_median_answer_words: float = 4.0
+    max_talk_share: float = 0.3
+    # Or: at least this share of the seller's questions get no customer answer (the seller goes on alone).
+    min_unanswered_share: float = 0.5
+    # Or: disinterest said outright in at least this many customer turns.
+    min_explicit: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Engagement:
+    """The customer's engagement figures over one call and the verdict."""
+
+    customer_talk_share: float
+    questions: int
+    answers: int
+    median_answer_words: float
+    unanswered: int
+    explicit: int
+    disengaged: bool
+
+
+def _seller_question(text: str) -> bool:
+    parts = sentences(text)
+    return bool(parts) and is_question(parts[-1].text)
+
+
+def customer_engagement(
+    texts: Sequence[str],
+    roles: Sequence[str],
+    explicit: Sequence[bool],
+    options: EngagementOptions | None = None,
+) -> Engagement:
+    """Engagement of the customer side over a call.
+
+    Args:
+        texts: the segments' texts, in time order.
+        roles: "seller" | "customer" | "unknown" per segment (unknown counts as the customer's).
+        explicit: per segment, whether a rule found disinterest said outright (low_engagement rule hit).
+        options: the thresholds.
+    """
+    options = options or EngagementOptions()
+    counts = [word_count(text) for text in texts]
+    customer = [role != "seller" for role in roles]
+    total = sum(counts)
+    share = sum(c for c, mine in zip(counts, customer, strict=True) if mine) / total if total else 0.0
+    questions = answers = unanswered = 0
+    lengths: list[int] = []
+    for index, text in enumerate(texts):
+        if customer[index] or not _seller_question(text):
+            continue
+        questions += 1
+        following = next((i for i in range(index + 1, len(texts)) if counts[i]), None)
+        if following is None:
+            continue
+        if customer[following]:
+            answers += 1
+            lengths.append(counts[following])
+        else:
+            unanswered += 1
+    median = float(statistics.median(lengths)) if lengths else 0.0
+    said = sum(1 for flag, mine in zip(explicit, customer, strict=True) if flag and mine)
+    seller_present = any(not mine for mine in customer)
+    short = (
+        answers >= options.min_answers
+        and median <= options.max_median_answer_words
+        and share <= options.max_talk_share
+    )
+    ignored = questions >= options.min_answers and unanswered / questions >= options.min_unanswered_share
+    disengaged = seller_present and (short or ignored or said >= options.min_explicit)
+    return Engagement(share, questions, answers, median, unanswered, said, disengaged)
+
+
+def minimal_answers(
+    texts: Sequence[str], roles: Sequence[str], options: EngagementOptions | None = None
+) -> list[int]:
+    """Indices of customer turns that answer a seller's question with at most ``minimal_words`` words."""
+    options = options or EngagementOptions()
+    found: list[int] = []
+    for index in range(1, len(texts)):
+        previous = index - 1
+        if roles[index] == "seller" or roles[previous] != "seller" or not _seller_question(texts[previous]):
+            continue
+        if 0 < word_count(texts[index]) <= options.minimal_words:
+            found.append(index)
+    return found
