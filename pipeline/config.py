@@ -322,6 +322,7 @@ class Settings(BaseSettings):
             "DEALTALK_GRAPH__AUTHORITY_HOST": self.graph.authority_host,
             "DEALTALK_DATAVERSE__URL": self.dataverse.url,
             "DEALTALK_DATAVERSE__AUTHORITY_HOST": self.dataverse.authority_host,
+            "DEALTALK_API__AUTHORITY_HOST": self.api.authority_host,
         }
         for variable, url in urls.items():
             parsed = urlsplit(url or "")
