@@ -13,6 +13,7 @@ the features of all chunks it is given up front, so windows bound memory on a 3-
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -138,6 +139,7 @@ class WhisperAsr:
         vocabulary: Sequence[str] = (),
         batch_size: int | None = None,
         on_chunks_done: Callable[[int], None] | None = None,
+        forced: bool = False,
     ) -> list[AsrSegment]:
         """Transcribe ``chunks`` of ``samples``; each chunk gets one language among the allowed ones.
 
@@ -148,6 +150,7 @@ class WhisperAsr:
             vocabulary: names and terms to expect; passed to Whisper as hotwords.
             batch_size: override of ``opts.batch_size`` (the GPU path shrinks it after out-of-memory).
             on_chunks_done: called with the number of chunks finished so far (progress).
+            forced: decode every chunk in ``language``, however sure Whisper is of another one.
 
         Returns:
             Segments in time order with words and the decoding scores the guards need.
@@ -157,7 +160,7 @@ class WhisperAsr:
         pipeline = self._pipeline
         pipeline.allowed = allowed
         pipeline.prior = prior
-        pipeline.switch_ratio = self.opts.switch_ratio
+        pipeline.switch_ratio = math.inf if forced else self.opts.switch_ratio
         hotwords = " ".join(dict.fromkeys(word.strip() for word in vocabulary if word.strip())) or None
         segments: list[AsrSegment] = []
         done = 0

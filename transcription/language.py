@@ -153,6 +153,8 @@ class LanguageDecision:
 
     language: str
     evidence: str
+    # Named by configuration or the meeting locale (it holds), not decided from the audio.
+    forced: bool = False
 
 
 def _shares_text(shares: Mapping[str, float], *, digits: int = 2) -> str:

@@ -8,6 +8,7 @@ another allowed language (``CLEAR_SWITCH_RATIO``), so a forced language holds an
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 
 import numpy as np
@@ -15,12 +16,15 @@ import numpy.typing as npt
 
 from dealtalk.pipeline.progress import ProgressHook
 from dealtalk.transcription.asr import WhisperAsr
+from dealtalk.transcription.code_switch import refit_languages
 from dealtalk.transcription.language import LanguageDecision
 from dealtalk.transcription.oom import with_smaller_batches
 from dealtalk.transcription.spoken_language import SpokenLanguageProbe
 from dealtalk.transcription.types import AsrSegment, SpeechRegion
 
 __all__ = ["call_language", "recognise"]
+
+logger = logging.getLogger(__name__)
 
 
 def call_language(
@@ -43,7 +47,7 @@ def call_language(
         hints: ``(language, source)`` pairs known before listening; a prior for the audio decision.
     """
     if forced is not None:
-        return LanguageDecision(forced, forced_source or "configured")
+        return LanguageDecision(forced, forced_source or "configured", forced=True)
     if not asr.multilingual:
         return LanguageDecision("en", "model: English-only")
     if len(languages) < 2:
@@ -82,4 +86,16 @@ def recognise(
             on_chunks_done=lambda done: hook("asr", completed=float(done), total=float(len(chunks))),
         )
 
-    return with_smaller_batches(once, batch_size, what=f"ASR of {call_id}")
+    segments = with_smaller_batches(once, batch_size, what=f"ASR of {call_id}")
+    if decision.forced or not asr.multilingual:
+        return segments
+
+    def refit(size: int) -> tuple[list[AsrSegment], int]:
+        return refit_languages(
+            asr, samples, segments, allowed=asr.opts.languages, vocabulary=vocabulary, batch_size=size
+        )
+
+    refitted, switched = with_smaller_batches(refit, batch_size, what=f"code-switch check of {call_id}")
+    if switched:
+        logger.info("call %s: %d phrase(s) decoded again in another language", call_id, switched)
+    return refitted

@@ -36,7 +36,7 @@ def run_sandbox(settings: Settings, dump: Path | None, *, process: ProcessFn) ->
     """Run the sandbox on the configured bus and print recording -> opportunity -> activity."""
     base = settings.model_copy(update={"data_dir": settings.data_dir / "sandbox"})
     kafka = runs_distributed(base)
-    if kafka and not base.database.url.startswith("postgresql"):
+    if kafka and not (base.database.url or "").startswith("postgresql"):
         raise ConfigurationError(
             "the sandbox on Kafka runs several processes on one shared store: set DEALTALK_DATABASE__URL to a "
             "PostgreSQL URL"
