@@ -15,6 +15,7 @@ from dealtalk.pipeline.commands.dlq import dlq_app
 from dealtalk.pipeline.commands.evaluate import eval_nlp
 from dealtalk.pipeline.commands.link import calls, link
 from dealtalk.pipeline.commands.process import analyze, process
+from dealtalk.pipeline.commands.report import report
 from dealtalk.pipeline.commands.reprocess import reprocess_app
 from dealtalk.pipeline.commands.serve import serve
 from dealtalk.pipeline.commands.topics import topics_app
@@ -38,6 +39,7 @@ app.command()(worker)
 app.command()(serve)
 app.command()(link)
 app.command()(calls)
+app.command()(report)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(dataverse_app, name="dataverse")
 app.add_typer(topics_app, name="topics")

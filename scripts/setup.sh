@@ -7,11 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="speech,nlp,nlp-export,kafka,m365,api"
+extras="speech,nlp,nlp-export,kafka,m365,api,report"
 bench=0
+dev=0
 for arg in "$@"; do
     case "$arg" in
-        --dev) extras="$extras,dev" ;;
+        --dev) extras="$extras,dev"; dev=1 ;;
         --bench) bench=1 ;;
         *) echo "usage: scripts/setup.sh [--dev] [--bench]" >&2; exit 2 ;;
     esac
@@ -24,6 +25,8 @@ missing=()
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v sox >/dev/null || missing+=(sox libsox-fmt-all)
 ldconfig -p 2>/dev/null | grep -q libsndfile.so.1 || missing+=(libsndfile1)
+# --dev: headless Chromium renders the call report in the browser tests.
+if ((dev)) && ! command -v chromium >/dev/null; then missing+=(chromium); fi
 # --bench: real speech with transcripts (Fish Fillets NG Dutch dialogue, Asterisk 8 kHz English prompts).
 if ((bench)); then
     for pkg in fillets-ng-data-nl fillets-ng-data asterisk-core-sounds-en-wav asterisk-core-sounds-en; do
