@@ -6,6 +6,7 @@ Used by ``worker --burst`` (the worker's ``on_job`` callback) and ``reprocess`` 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 
 from rich.console import Console
@@ -22,7 +23,10 @@ from rich.progress import (
 )
 from rich.text import Text
 
-__all__ = ["JobBars", "RateColumn"]
+from dealtalk.pipeline.bus.embedded import EmbeddedBus
+from dealtalk.pipeline.events import TOPICS, AudioStored, InsightsReady, RecordingDiscovered, TranscriptReady
+
+__all__ = ["JobBars", "RateColumn", "expected_jobs"]
 
 
 class RateColumn(ProgressColumn):
@@ -109,3 +113,21 @@ class JobBars:
             self.call_finished()
         elif phase == "retry":
             self.progress.update(self._step, visible=False)
+
+
+# The topic each stage consumes (the stages are served in this order).
+_CONSUMES = {
+    "fetch": TOPICS[RecordingDiscovered],
+    "transcribe": TOPICS[AudioStored],
+    "analyze": TOPICS[TranscriptReady],
+    "publish": TOPICS[InsightsReady],
+}
+
+
+def expected_jobs(bus: EmbeddedBus, stages: Sequence[str]) -> int:
+    """Jobs a burst run will do: each waiting message runs its own stage and every served stage after it."""
+    return sum(
+        bus.outstanding([_CONSUMES[stage]]) * (len(stages) - position)
+        for position, stage in enumerate(stages)
+        if stage in _CONSUMES
+    )

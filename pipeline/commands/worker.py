@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from dealtalk.pipeline.commands.common import console, handle_errors, load_settings
+from dealtalk.pipeline.commands.job_progress import JobBars, expected_jobs
 from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.discovery import discover_local
 from dealtalk.pipeline.logs import configure_logging
@@ -71,14 +72,30 @@ def worker(
                     target=_scan_forever, args=(folder, resources, stop), name="inbox-scanner", daemon=True
                 )
                 scanner.start()
-        stages = resources.stages(_stage_names(stage))
-        metrics = _serve_metrics(settings)
-        embedded = EmbeddedWorker(
-            resources.bus, stages, settings.bus, on_job=metrics.on_job if metrics is not None else None
+        # --burst: per-job and per-step bars (calls/hour, ETA) for the person waiting on the batch.
+        bars = (
+            JobBars(console, total=expected_jobs(resources.bus, _stage_names(stage)), label="jobs")
+            if burst
+            else None
         )
+        stages = resources.stages(_stage_names(stage), progress=bars.step if bars is not None else None)
+        metrics = _serve_metrics(settings)
+        hooks = [
+            hook for hook in (metrics.on_job if metrics else None, bars.on_job if bars else None) if hook
+        ]
+
+        def on_job(stage_name: str, recording_id: str, phase: str) -> None:
+            for hook in hooks:
+                hook(stage_name, recording_id, phase)
+
+        embedded = EmbeddedWorker(resources.bus, stages, settings.bus, on_job=on_job)
         if metrics is not None:
             watch_embedded_backlog(metrics, resources.bus, embedded.stages, stop, interval_s=10.0)
-        stats = embedded.run(burst=burst, stop=stop)
+        if bars is not None:
+            with bars:
+                stats = embedded.run(burst=burst, stop=stop)
+        else:
+            stats = embedded.run(burst=burst, stop=stop)
         console.print(
             f"worker done: processed={stats.processed} reused={stats.reused} retried={stats.retried} "
             f"dead_lettered={stats.dead_lettered}"

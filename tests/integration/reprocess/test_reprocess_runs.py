@@ -209,3 +209,18 @@ def test_workers_mode_puts_the_stored_audio_back_on_the_bus(store: tuple[Setting
             )
         ).all()
     assert sorted(versions) == ["script-asr=better-asr", "script-asr=old-asr"]
+
+
+def test_a_burst_worker_expects_one_job_per_waiting_message_and_stage_left(
+    store: tuple[Settings, Database],
+) -> None:
+    from dealtalk.pipeline.commands.job_progress import expected_jobs
+
+    settings, database = store
+    bus = EmbeddedBus(database, settings.bus)
+    # The seeded calls wait for publish (3 insights.ready messages); one more goes back to transcribe.
+    audio = stored_inputs(database, "rec-a").audio
+    assert audio is not None
+    put_on_bus(settings, bus, [audio], run_id="rp-test")
+    assert expected_jobs(bus, ("fetch", "transcribe", "analyze", "publish")) == 3 * 1 + 1 * 3
+    assert expected_jobs(bus, ("transcribe",)) == 1
