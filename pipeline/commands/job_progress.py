@@ -88,15 +88,16 @@ class JobBars:
     def call_started(self, recording_id: str, stage: str = "") -> None:
         self.progress.update(self._stage, description=f"  {recording_id}  {stage}".rstrip(), visible=True)
 
-    def call_finished(self, *, advance: float = 1.0) -> None:
+    def call_finished(self, *, advance: float = 1.0, outcome: str = "done") -> None:
         self.progress.update(self._step, visible=False)
         self.progress.advance(self._overall, advance)
-
-    def grow(self, extra: int) -> None:
-        """Raise the total (a worker found more work than it saw at the start)."""
-        task = self.progress.tasks[self._overall]
-        if task.total is not None:
-            self.progress.update(self._overall, total=task.total + extra)
+        if not self.progress.console.is_terminal:
+            # Logs and CI see no live bars: one line per finished call or job instead.
+            overall = self.progress.tasks[self._overall]
+            rate = RateColumn().render(overall).plain
+            where = self.progress.tasks[self._stage].description.strip()
+            total = f"{overall.total:.0f}" if overall.total is not None else "?"
+            self.progress.console.print(f"{overall.completed:.0f}/{total} {where} {outcome}  {rate}")
 
     # --- the step hook (pipeline.progress.ProgressHook) ---------------------------------------------------
     def step(self, step: str, /, *, completed: float, total: float) -> None:
@@ -110,7 +111,7 @@ class JobBars:
         if phase == "started":
             self.call_started(recording_id, stage)
         elif phase in ("done", "reused", "dead"):
-            self.call_finished()
+            self.call_finished(outcome=phase)
         elif phase == "retry":
             self.progress.update(self._step, visible=False)
 

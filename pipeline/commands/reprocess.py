@@ -247,7 +247,7 @@ class _BarsObserver(CallObserver):
         self.bars.call_started(recording_id, "transcribe + analyze")
 
     def call_finished(self, recording_id: str, *, status: str, audio_s: float, elapsed_s: float) -> None:
-        self.bars.call_finished()
+        self.bars.call_finished(outcome=f"{status} in {elapsed_s:.0f} s ({audio_s:.0f} s of audio)")
         if status != "done":
             self.bars.progress.console.print(f"[yellow]{recording_id}: failed[/yellow] (see the run summary)")
 
