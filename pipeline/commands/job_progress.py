@@ -33,6 +33,8 @@ class RateColumn(ProgressColumn):
     """Items per hour since the bar started (counting only this session's items) and the time left at that rate."""
 
     def render(self, task: Task) -> Text:
+        if "unit" not in task.fields:
+            return Text("")  # the stage and step bars: the rate is the calls' (or jobs') alone
         start = float(task.fields.get("start_completed", 0.0))
         done = task.completed - start
         elapsed = task.elapsed or 0.0

@@ -8,7 +8,9 @@ dealtalk reprocess diff RUN_ID                              # per call and in to
 from __future__ import annotations
 
 import json
+import signal
 from datetime import datetime
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -270,6 +272,8 @@ def _run(resources: Resources, run_id: str, *, publish: bool) -> None:
         )
     left = len(run.recording_ids) - len(run.done)
     console.print(f"run {run_id}: {len(run.done)} call(s) done before, {left} to go")
+    # A batch host's stop (SIGTERM) ends the run like Ctrl-C: finished calls are kept, the rest resumes later.
+    previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
         with JobBars(console, total=len(run.recording_ids), already_done=len(run.done)) as bars:
             summary = run_locally(resources.database, run, deps, observer=_BarsObserver(bars))
@@ -280,9 +284,15 @@ def _run(resources: Resources, run_id: str, *, publish: bool) -> None:
             f"continue with `dealtalk reprocess resume {run_id}`"
         )
         raise typer.Exit(EXIT_PROCESSING) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     _print_summary(summary)
     if summary.failed:
         raise typer.Exit(EXIT_PROCESSING)
+
+
+def _interrupt(signum: int, _frame: FrameType | None) -> None:
+    raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
 def _print_summary(summary: RunSummary) -> None:

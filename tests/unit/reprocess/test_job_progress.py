@@ -12,7 +12,9 @@ from dealtalk.pipeline.commands.job_progress import JobBars, RateColumn
 
 def _rendered(completed: float, total: float, elapsed: float, start_completed: float = 0.0) -> str:
     progress = Progress()
-    task_id = progress.add_task("calls", total=total, completed=completed, start_completed=start_completed)
+    task_id = progress.add_task(
+        "calls", total=total, completed=completed, start_completed=start_completed, unit="calls"
+    )
     task = progress.tasks[task_id]
     task.start_time = 0.0
     task.stop_time = elapsed  # a stopped task's elapsed time is stop - start
