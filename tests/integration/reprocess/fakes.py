@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from dealtalk.ingest.local_folder import LocalFolderFetcher
 from dealtalk.nlp.protocols import InsightContext
@@ -30,12 +31,13 @@ from dealtalk.pipeline.documents import (
 from dealtalk.pipeline.errors import TransientError
 from dealtalk.pipeline.progress import ProgressHook
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
+from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.stages.analyze import build_analyze_stage
 from dealtalk.pipeline.stages.fetch import build_fetch_stage
 from dealtalk.pipeline.stages.transcribe import build_transcribe_stage
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.queries import recording_with_audio
-from dealtalk.transcription.protocols import CallContext
+from dealtalk.transcription.protocols import CallContext, RecognisedWords
 
 # What each call says (seller and customer alternate), per recording id.
 SCRIPTS: dict[str, tuple[str, ...]] = {
@@ -105,7 +107,7 @@ class ScriptTranscriber:
 
     def recognise_words(
         self, audio_path: Path, context: CallContext, *, progress: ProgressHook | None = None
-    ) -> object:
+    ) -> RecognisedWords:
         raise NotImplementedError("the reprocess tests never re-time a Teams transcript")
 
 
@@ -180,7 +182,7 @@ def seed_calls(settings: Settings, database: Database, inbox: Path, transcriber:
     bus = EmbeddedBus(database, settings.bus)
     blobs = LocalBlobStore(settings.blob_root)
     discover_local(inbox, bus, settings)
-    stages = [
+    stages: list[Stage[Any, Any]] = [
         build_fetch_stage(
             fetchers={"local": LocalFolderFetcher()},
             blobs=blobs,

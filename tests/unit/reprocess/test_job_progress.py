@@ -10,7 +10,7 @@ from rich.progress import Progress
 from dealtalk.pipeline.commands.job_progress import JobBars, RateColumn
 
 
-def _rendered(completed: float, total: float, elapsed: float, start_completed: float = 0.0) -> str:
+def _rendered(completed: int, total: int, elapsed: float, start_completed: int = 0) -> str:
     progress = Progress()
     task_id = progress.add_task(
         "calls", total=total, completed=completed, start_completed=start_completed, unit="calls"

@@ -27,7 +27,7 @@ def _risk(kind: str, start: float) -> RiskDoc:
         confidence=0.9,
         speaker="S2",
         start=start,
-        end=start + 2,  # type: ignore[arg-type]
+        end=start + 2,
         quote="q",
         segment_index=0,
     )
@@ -41,11 +41,11 @@ def _result(
             start=i * 10.0,
             end=i * 10.0 + 5.0,
             speaker="S1" if role == "seller" else "S2",
-            role=role,  # type: ignore[arg-type]
+            role=role,
             language="nl",
             text=text,
             sentiment=SentimentDoc(label=label, score=0.9),
-        )  # type: ignore[arg-type]
+        )
         for i, (role, text, label) in enumerate(lines)
     )
     return CallResult(
