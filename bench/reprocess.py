@@ -1,7 +1,7 @@
 """Reprocessing throughput: calls/hour and x real time for the demo's three sample calls, per ASR model, beside
 plain faster-whisper batched on the same files in the same run. Writes bench/results/reprocess.md.
 
-    .venv/bin/python -m bench.reprocess [--from-store DIR] [--models tiny.en base] [--device cpu]
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/reprocess.py [--from-store DIR] [--models tiny.en base] [--device cpu]
 
 The store with the calls' first results is either a copy of an existing demo store (``--from-store``, e.g.
 the data dir of ``dealtalk demo``) or built here by running the embedded pipeline on the samples (as the demo
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib.metadata
 import shutil
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +23,6 @@ from typing import Any
 
 import soundfile as sf
 
-from bench.speech_common import host_facts, temp_dir
 from dealtalk.models.device import plan_device
 from dealtalk.models.registry import ModelRegistry
 from dealtalk.pipeline.commands.common import bundled_samples
@@ -44,6 +44,10 @@ from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
 from dealtalk.transcription.loader import load_transcriber
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the bench.* helper modules
+
+from bench.speech_common import host_facts, temp_dir  # noqa: E402
+
 # Throughput a site needs to keep up: at least as fast as the calls last (x real time >= 1).
 TARGET_X_REALTIME = 1.0
 LANGUAGE = {"zuidhaven": "nl", "northwind": "en", "brightlab": "nl+en"}
