@@ -20,10 +20,11 @@ from dealtalk.pipeline.errors import DealtalkError
 from dealtalk.pipeline.events import InsightsReady
 from dealtalk.pipeline.progress import ProgressHook, no_progress
 from dealtalk.pipeline.reprocess.diff import diff_call
+from dealtalk.pipeline.reprocess.promote import make_current
 from dealtalk.pipeline.reprocess.runs import RunInfo, finish_run, record_result, stored_inputs
 from dealtalk.pipeline.stages.analyze import analyze_transcript
 from dealtalk.pipeline.stages.publish import load_call_result
-from dealtalk.pipeline.stages.transcribe import transcribe_audio
+from dealtalk.pipeline.stages.transcribe import stage_version, transcribe_audio
 from dealtalk.pipeline.store import Database
 from dealtalk.transcription.protocols import CallTranscriber
 
@@ -41,6 +42,7 @@ class RunDeps:
     engine: InsightEngine
     blobs: BlobStore
     settings: Settings
+    # With a publisher, a changed result becomes the current one and is published to its activity.
     publish: Publish | None = None
 
     @property
@@ -160,6 +162,15 @@ def _one_call(
     changed = diff_call(recording_id, old, new).changed
     activity_id = None
     if deps.publish is not None and changed:
+        # What goes to the activity becomes the current result, so that its report link shows the same.
+        make_current(
+            database,
+            deps.blobs,
+            transcript,
+            insights,
+            versions=(stage_version(deps.transcriber, settings.speech), deps.engine.version),
+            run_id=run_id,
+        )
         observer.step("publish", completed=0, total=1)
         activity_id = deps.publish(insights)
         summary.published += int(activity_id is not None)

@@ -15,6 +15,7 @@ from dealtalk.pipeline.blobs import LocalBlobStore
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
 from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.events import InsightsReady
+from dealtalk.pipeline.outcomes import load_outcome
 from dealtalk.pipeline.reprocess import (
     CallObserver,
     CallSelection,
@@ -159,6 +160,13 @@ def test_publish_goes_only_to_calls_whose_result_changed(store: tuple[Settings, 
     assert summary.published == 2
     rows = {row.recording_id: row.published_activity_id for row in results_of(database, run_id)}
     assert rows == {"rec-a": "activity-rec-a", "rec-b": "activity-rec-b", "rec-c": None}
+    # What was published is now the current result (the report link shows it); rec-c keeps its old version.
+    with database.session() as session:
+        current = {row.recording_id: row.models["asr"]["name"] for row in session.scalars(select(CallRow))}
+    assert current == {"rec-a": "better-asr", "rec-b": "better-asr", "rec-c": "old-asr"}
+    outcome = load_outcome(database, LocalBlobStore(settings.blob_root), "rec-b")
+    assert outcome.result is not None
+    assert [risk.type for risk in outcome.result.risks] == ["competitor_mention"]
 
 
 def test_the_selection_filters(store: tuple[Settings, Database]) -> None:
