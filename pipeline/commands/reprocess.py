@@ -66,7 +66,9 @@ def start(
     asr_model: Annotated[
         str | None, typer.Option(help="tiny.en, base (whisper-base), or a local CTranslate2 folder.")
     ] = None,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    device: Annotated[
+        str | None, typer.Option(help="auto, cpu or cuda (default: DEALTALK_SPEECH__DEVICE).")
+    ] = None,
     compute_type: Annotated[str, typer.Option(help="float16, int8_float16, int8; empty: per device.")] = "",
     batch_size: Annotated[
         int | None, typer.Option(min=1, help="ASR batch (CUDA: capped by free memory).")
@@ -262,7 +264,8 @@ def _run(resources: Resources, run_id: str, *, publish: bool) -> None:
         err_console.print(f"[red]error:[/red] run {run_id} was handed to the workers; they finish it there")
         raise typer.Exit(EXIT_USAGE)
     run_settings = run.model_set.apply(resources.settings)
-    with console.status(f"loading models ({run.model_set.asr_model} on {run.model_set.device}, insights)..."):
+    device = run_settings.speech.device
+    with console.status(f"loading models ({run.model_set.asr_model} on {device}, insights)..."):
         deps = RunDeps(
             transcriber=load_transcriber(run_settings),
             engine=resources.insight_engine(),

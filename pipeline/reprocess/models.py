@@ -44,27 +44,32 @@ class ModelSet:
 
     Attributes:
         asr_model: registry spec or local CTranslate2 folder (``whisper-base``, ``/models/large-v3``).
-        device: "auto", "cpu" or "cuda" (cuda fails fast when no GPU is usable).
+        device: "auto", "cpu" or "cuda" (cuda fails fast when no GPU is usable); None keeps the configured one.
         compute_type: CTranslate2 compute type ("float16", "int8_float16", "int8"); "" picks per device.
         batch_size: ASR chunks decoded together; on CUDA the engine lowers it to what free memory allows and
             halves it after an out-of-memory error.
     """
 
     asr_model: str
-    device: Device = "auto"
+    device: Device | None = None
     compute_type: str = ""
     batch_size: int | None = None
 
     @classmethod
     def from_options(
-        cls, asr_model: str, *, device: str = "auto", compute_type: str = "", batch_size: int | None = None
+        cls,
+        asr_model: str,
+        *,
+        device: str | None = None,
+        compute_type: str = "",
+        batch_size: int | None = None,
     ) -> ModelSet:
         """Build from command-line strings, validating them.
 
         Raises:
             InvalidInput: an unknown device or a batch size below 1.
         """
-        if device not in ("auto", "cpu", "cuda"):
+        if device is not None and device not in ("auto", "cpu", "cuda"):
             raise InvalidInput(f"--device {device!r} is not one of auto, cpu, cuda")
         if batch_size is not None and batch_size < 1:
             raise InvalidInput(f"--batch-size must be at least 1, got {batch_size}")
@@ -84,7 +89,9 @@ class ModelSet:
 
     def apply(self, settings: Settings) -> Settings:
         """A copy of ``settings`` whose speech group uses this model set."""
-        update: dict[str, Any] = {"asr_model": self.asr_model, "device": self.device}
+        update: dict[str, Any] = {"asr_model": self.asr_model}
+        if self.device is not None:
+            update["device"] = self.device
         if self.compute_type:
             update["compute_type"] = self.compute_type
         if self.batch_size is not None:

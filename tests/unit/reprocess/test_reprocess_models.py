@@ -35,7 +35,10 @@ def test_the_model_set_becomes_a_copy_of_the_speech_settings() -> None:
         24,
     )
     assert settings.speech.asr_model == "whisper-base"  # the original is untouched
-    kept = ModelSet.from_options("tiny.en").apply(settings)
+    kept = ModelSet.from_options("tiny.en").apply(
+        settings.model_copy(update={"speech": settings.speech.model_copy(update={"device": "cpu"})})
+    )
+    assert kept.speech.device == "cpu"  # no --device: the configured device stays
     assert (kept.speech.compute_type, kept.speech.batch_size) == (
         settings.speech.compute_type,
         settings.speech.batch_size,
