@@ -17,6 +17,7 @@ import importlib.metadata
 import shutil
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -211,6 +212,10 @@ def markdown(
 
 
 def main() -> None:
+    # pyannote's import-time warning about torchcodec: we hand it waveforms, never files (as the CLI does).
+    warnings.filterwarnings(
+        "ignore", message=r"\s*torchcodec is not installed correctly", category=UserWarning
+    )
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--from-store", type=Path, help="copy this data dir (a `dealtalk demo` store) to start from"
