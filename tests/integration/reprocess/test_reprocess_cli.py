@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -88,3 +89,23 @@ def test_reprocess_and_report_commands(tmp_path: Path) -> None:
     assert (
         absent.returncode == 1 and "has no result yet" in absent.stderr and not (tmp_path / "z.html").exists()
     )
+
+
+def test_a_burst_worker_shows_a_line_per_finished_job_with_its_rate(tmp_path: Path) -> None:
+    # The seeded calls wait for the publish stage (sample CRM + dry-run publisher: no models needed).
+    data = tmp_path / "data"
+    settings = Settings.load(data_dir=data)
+    database = open_database(settings.database_url)
+    seed_calls(settings, database, tmp_path / "inbox", ScriptTranscriber("old-asr"))
+    database.dispose()
+
+    burst = dealtalk("worker", "--stage", "publish", "--burst", data=data)
+    assert burst.returncode == 0, burst.stderr
+    lines = [line for line in burst.stdout.splitlines() if re.match(r"\d+/3 ", line)]
+    assert [line.split()[:3] for line in lines] == [
+        ["1/3", "rec-a", "publish"],
+        ["2/3", "rec-b", "publish"],
+        ["3/3", "rec-c", "publish"],
+    ]
+    assert all(" done " in line and "jobs/h" in line and "ETA" in line for line in lines)
+    assert "processed=3" in burst.stdout
