@@ -16,6 +16,8 @@ from dealtalk.pipeline.commands.dlq import dlq_app
 from dealtalk.pipeline.commands.evaluate import eval_nlp
 from dealtalk.pipeline.commands.link import calls, link
 from dealtalk.pipeline.commands.process import analyze, process
+from dealtalk.pipeline.commands.report import report
+from dealtalk.pipeline.commands.reprocess import reprocess_app
 from dealtalk.pipeline.commands.serve import serve
 from dealtalk.pipeline.commands.topics import topics_app
 from dealtalk.pipeline.commands.worker import worker
@@ -38,10 +40,12 @@ app.command()(worker)
 app.command()(serve)
 app.command()(link)
 app.command()(calls)
+app.command()(report)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(apikey_app, name="apikey")
 app.add_typer(dataverse_app, name="dataverse")
 app.add_typer(topics_app, name="topics")
+app.add_typer(reprocess_app, name="reprocess")
 
 
 def main() -> None:

@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="speech,nlp,nlp-export,kafka,m365,api"
+extras="speech,nlp,nlp-export,kafka,m365,api,report"
 bench=0
 dev=0
 for arg in "$@"; do
@@ -25,10 +25,8 @@ missing=()
 command -v espeak-ng >/dev/null || missing+=(espeak-ng)
 command -v sox >/dev/null || missing+=(sox libsox-fmt-all)
 ldconfig -p 2>/dev/null | grep -q libsndfile.so.1 || missing+=(libsndfile1)
-# --dev: headless Chromium for the browser sign-in test of the API (tests/integration/api).
-if ((dev)); then
-    command -v chromium >/dev/null || missing+=(chromium)
-fi
+# --dev: headless Chromium for the browser tests (the API's sign-in, the call report page).
+if ((dev)) && ! command -v chromium >/dev/null; then missing+=(chromium); fi
 # --bench: real speech with transcripts (Fish Fillets NG Dutch dialogue, Asterisk 8 kHz English prompts).
 if ((bench)); then
     for pkg in fillets-ng-data-nl fillets-ng-data asterisk-core-sounds-en-wav asterisk-core-sounds-en; do

@@ -105,6 +105,7 @@ def _process(resources: Resources, count: int) -> None:
         console=console,
     ) as progress:
         overall = progress.add_task("processing sample calls", total=count * len(_STAGE_ORDER))
+        started = time.monotonic()
         hook.attach(progress, progress.add_task("", total=1, visible=False))
 
         def on_job(stage: str, recording_id: str, phase: str) -> None:
@@ -115,6 +116,8 @@ def _process(resources: Resources, count: int) -> None:
                 # A dead-lettered job ends its call: count the stages it will never reach.
                 remaining = len(_STAGE_ORDER) - _STAGE_ORDER.index(stage) if phase == "dead" else 1
                 progress.advance(overall, remaining)
+                if not console.is_terminal:  # logs and CI see no live bars: one line per finished stage
+                    console.print(f"{stage:<10} {recording_id} {phase} ({time.monotonic() - started:.0f} s)")
 
         resources.run_worker(burst=True, progress=hook, on_job=on_job)
         hook.hide()

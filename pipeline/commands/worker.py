@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -9,6 +10,7 @@ from typing import Annotated
 import typer
 
 from dealtalk.pipeline.commands.common import console, handle_errors, load_settings
+from dealtalk.pipeline.commands.job_progress import JobBars, expected_jobs
 from dealtalk.pipeline.logs import configure_logging
 from dealtalk.pipeline.resources import STAGE_NAMES, Resources, StageName
 
@@ -41,11 +43,19 @@ def worker(
     """Run stage workers until SIGTERM/SIGINT; the job in progress finishes first (graceful shutdown)."""
     settings = load_settings()
     configure_logging(settings.log_level, settings.log_format)
+    names = _stage_names(stage)
     resources = Resources.open(settings)
     try:
-        stats = resources.run_worker(
-            _stage_names(stage), burst=burst, watch=watch or settings.ingest.watch_dir
-        )
+        # --burst: per-job and per-step bars (jobs/hour, ETA) for the person waiting on the batch.
+        bars = JobBars(console, total=expected_jobs(resources.bus, names), label="jobs") if burst else None
+        with bars if bars is not None else contextlib.nullcontext():
+            stats = resources.run_worker(
+                names,
+                burst=burst,
+                watch=watch or settings.ingest.watch_dir,
+                progress=bars.step if bars is not None else None,
+                on_job=bars.on_job if bars is not None else None,
+            )
     finally:
         resources.close()
     console.print(

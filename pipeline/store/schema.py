@@ -329,3 +329,6 @@ class DeliveryRow(Base):
 
 # The API's tables and indexes join this metadata (imported last: they subclass ``Base``).
 from dealtalk.pipeline.store import access as _access  # noqa: E402, F401
+
+# The reprocessing tables share this metadata (migrations and the migrations-vs-models check see them).
+from dealtalk.pipeline.store import reprocess_schema as _reprocess_schema  # noqa: E402, F401
