@@ -13,6 +13,7 @@ import typer
 from dealtalk.pipeline.commands.demo import demo
 from dealtalk.pipeline.commands.dlq import dlq_app
 from dealtalk.pipeline.commands.evaluate import eval_nlp
+from dealtalk.pipeline.commands.gdpr import gdpr_app
 from dealtalk.pipeline.commands.link import calls, link
 from dealtalk.pipeline.commands.process import analyze, process
 from dealtalk.pipeline.commands.serve import serve
@@ -40,6 +41,7 @@ app.command()(calls)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(dataverse_app, name="dataverse")
 app.add_typer(topics_app, name="topics")
+app.add_typer(gdpr_app, name="gdpr")
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
+from dealtalk.pipeline.gdpr_settings import GdprSettings
 from dealtalk.pipeline.kafka_settings import KafkaSettings
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "CrmSettings",
     "DatabaseSettings",
     "DataverseSettings",
+    "GdprSettings",
     "GraphSettings",
     "IngestSettings",
     "KafkaSettings",
@@ -291,6 +293,7 @@ class Settings(BaseSettings):
     dataverse: DataverseSettings = DataverseSettings()
     graph: GraphSettings = GraphSettings()
     api: ApiSettings = ApiSettings()
+    gdpr: GdprSettings = GdprSettings()
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:

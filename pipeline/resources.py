@@ -18,6 +18,7 @@ from dealtalk.nlp.protocols import InsightEngine
 from dealtalk.pipeline.blobs import LocalBlobStore
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
 from dealtalk.pipeline.config import Settings
+from dealtalk.pipeline.gdpr.consent import ConsentScreen, GroupMembership, TranscriptGuard
 from dealtalk.pipeline.progress import ProgressHook
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database, open_database
@@ -115,6 +116,33 @@ class Resources:
             fetchers["graph"] = self._cache["graph_fetcher"]
         return fetchers
 
+    def opt_out_group(self) -> GroupMembership | None:
+        """Membership of the opt-out Entra group through Graph; None when no group is configured."""
+        gdpr = self.settings.gdpr
+        if not gdpr.opted_out_group_id:
+            return None
+        if "opt_out_group" not in self._cache:
+            from dealtalk.ingest.graph.factory import load_graph_session
+            from dealtalk.pipeline.gdpr.consent_graph import GraphGroupMembership
+
+            self._cache["graph_session"] = self._cache.get("graph_session") or load_graph_session(
+                self.settings
+            )
+            self._cache["opt_out_group"] = GraphGroupMembership(
+                self._cache["graph_session"],
+                gdpr.opted_out_group_id,
+                state_path=self.settings.data_dir / "graph" / "opt-out-users.json",
+                ttl_s=gdpr.opted_out_group_ttl_min * 60.0,
+            )
+        membership: GroupMembership = self._cache["opt_out_group"]
+        return membership
+
+    def consent_screen(self) -> ConsentScreen:
+        return ConsentScreen(self.database, self.settings.gdpr, self.opt_out_group())
+
+    def transcript_guard(self) -> TranscriptGuard:
+        return TranscriptGuard(self.database, self.settings.gdpr, self.opt_out_group())
+
     @property
     def competitors(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.settings.nlp.competitors))
@@ -138,6 +166,7 @@ class Resources:
                         fetchers=self.fetchers(),
                         blobs=self.blobs,
                         recording_with_audio=partial(recording_with_audio, self.database),
+                        screen=self.consent_screen(),
                     )
                 )
             elif name == "transcribe":
@@ -149,6 +178,7 @@ class Resources:
                         tenant=settings.tenant,
                         competitors=self.competitors,
                         progress=progress,
+                        guard=self.transcript_guard(),
                     )
                 )
             elif name == "analyze":

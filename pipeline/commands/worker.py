@@ -14,6 +14,7 @@ import typer
 from dealtalk.pipeline.commands.common import console, handle_errors, load_settings
 from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.discovery import discover_local
+from dealtalk.pipeline.gdpr.schedule import start_retention_schedule
 from dealtalk.pipeline.logs import configure_logging
 from dealtalk.pipeline.metrics import WorkerMetrics, watch_embedded_backlog
 from dealtalk.pipeline.resources import STAGE_NAMES, Resources, StageName
@@ -72,6 +73,8 @@ def worker(
                 )
                 scanner.start()
         stages = resources.stages(_stage_names(stage))
+        if not burst:
+            start_retention_schedule(resources, stop)
         metrics = _serve_metrics(settings)
         embedded = EmbeddedWorker(
             resources.bus, stages, settings.bus, on_job=metrics.on_job if metrics is not None else None
@@ -103,6 +106,9 @@ def _kafka_worker(settings: Settings, stage: StageChoice, *, burst: bool, watch:
     from dealtalk.pipeline.runtime.kafka.main import run_kafka_worker
 
     resources = Resources.open(settings)
+    stop = threading.Event()
+    if not burst:
+        start_retention_schedule(resources, stop)
     try:
         stats = run_kafka_worker(
             resources.stages(_stage_names(stage)),
@@ -112,6 +118,7 @@ def _kafka_worker(settings: Settings, stage: StageChoice, *, burst: bool, watch:
             watch=watch,
         )
     finally:
+        stop.set()
         resources.close()
     console.print(
         f"worker done: processed={stats.processed} reused={stats.reused} retried={stats.retried} "
