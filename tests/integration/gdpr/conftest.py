@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from sqlalchemy import select
@@ -42,7 +42,7 @@ class ReferenceTranscriber:
     the audio for real (so a corrupt file fails as it would with Whisper)."""
 
     version = "reference-transcriber-1"
-    models = {"asr": ModelRef(name="reference-turns")}
+    models: ClassVar[dict[str, ModelRef]] = {"asr": ModelRef(name="reference-turns")}
 
     def __init__(self) -> None:
         self.refs: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
@@ -129,13 +129,16 @@ def stages(resources: Resources, transcriber: ReferenceTranscriber) -> list[Stag
     return [fetch, transcribe, *resources.stages(["analyze", "publish"])]
 
 
-def fill_inbox(inbox: Path, *, with_corrupt: bool = True, **meeting_extra: Any) -> None:
-    """The three sample calls, plus (``with_corrupt``) a corrupt recording Sarah attended (same meeting): a dead letter."""
+def fill_inbox(
+    inbox: Path, *, with_corrupt: bool = True, meetings: dict[str, dict[str, Any]] | None = None
+) -> None:
+    """The three sample calls (``meetings`` adds sidecar fields by recording id), plus (``with_corrupt``)
+    a corrupt recording of Sarah's meeting: a dead letter that holds her address."""
     inbox.mkdir(parents=True, exist_ok=True)
     for audio in CALLS.glob("*.flac"):
         shutil.copy(audio, inbox / audio.name)
         meeting = json.loads(audio.with_name(audio.stem + ".meeting.json").read_text())
-        meeting.update(meeting_extra.get(meeting["recording_id"], {}))
+        meeting.update((meetings or {}).get(meeting["recording_id"], {}))
         (inbox / f"{audio.stem}.meeting.json").write_text(json.dumps(meeting))
     if with_corrupt:
         (inbox / "broken.flac").write_bytes(b"fLaC" + bytes(range(256)) * 40)
