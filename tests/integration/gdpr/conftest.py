@@ -120,7 +120,7 @@ def stages(resources: Resources, transcriber: ReferenceTranscriber) -> list[Stag
         screen=resources.consent_screen(),
     )
     transcribe = build_transcribe_stage(
-        transcriber=transcriber,  # type: ignore[arg-type]
+        transcriber=transcriber,
         blobs=resources.blobs,
         speech=settings.speech,
         tenant=settings.tenant,

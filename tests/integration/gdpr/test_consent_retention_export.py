@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -41,10 +42,8 @@ def test_an_opted_out_attendee_stops_her_call_before_its_audio_is_fetched(
     assert stats.dead_lettered == 2
     resources = run.resources
     with resources.database.session() as session:
-        statuses = {k: v for k, v in session.execute(select(RecordingRow.recording_id, RecordingRow.status))}
-        audio = {
-            k: v for k, v in session.execute(select(RecordingRow.recording_id, RecordingRow.audio_sha256))
-        }
+        statuses = dict(session.execute(select(RecordingRow.recording_id, RecordingRow.status)))
+        audio = dict(session.execute(select(RecordingRow.recording_id, RecordingRow.audio_sha256)))
         audits = session.scalars(select(AuditRow).where(AuditRow.action == "gdpr.consent_withheld")).all()
     assert statuses == {
         NORTHWIND: "consent_withheld",
@@ -93,10 +92,8 @@ def test_retention_follows_the_clock(pipeline: Callable[..., Pipeline]) -> None:
     run.run()
     resources = run.resources
     with resources.database.session() as session:
-        audio = {
-            k: v for k, v in session.execute(select(RecordingRow.recording_id, RecordingRow.audio_sha256))
-        }
-        kpis = {k: v for k, v in session.execute(select(InsightRow.recording_id, InsightRow.kpis))}
+        audio = dict(session.execute(select(RecordingRow.recording_id, RecordingRow.audio_sha256)))
+        kpis: dict[str, Any] = dict(session.execute(select(InsightRow.recording_id, InsightRow.kpis)))
         risk_types = sorted(session.scalars(select(RiskRow.type)).all())
 
     def at(day: datetime) -> Callable[[], datetime]:
@@ -122,7 +119,7 @@ def test_retention_follows_the_clock(pipeline: Callable[..., Pipeline]) -> None:
         texts = set(session.scalars(select(SegmentRow.text)).all())
         assert texts == {RETIRED}
         assert session.scalar(select(func.count()).select_from(WordRow)) == 0
-        assert {k: v for k, v in session.execute(select(InsightRow.recording_id, InsightRow.kpis))} == kpis
+        assert dict(session.execute(select(InsightRow.recording_id, InsightRow.kpis))) == kpis
         assert sorted(session.scalars(select(RiskRow.type)).all()) == risk_types
         assert set(session.scalars(select(SpeakerRow.name)).all()) >= {"S1 (seller)", "S2 (customer)"}
         runs = session.scalars(select(AuditRow).where(AuditRow.action == "gdpr.retention")).all()
