@@ -31,6 +31,15 @@ from dealtalk.pipeline.store.schema import Base
 from dealtalk.transcription.audio import decode_audio
 from dealtalk.transcription.protocols import CallContext, RecognisedWords
 
+# The Microsoft 365 emulator fixtures (identity platform, Dataverse) for the Dataverse erasure tests.
+from tests.integration.m365.conftest import (  # noqa: F401
+    dataverse,
+    dataverse_protection,
+    dv_settings,
+    identity,
+    issuer,
+)
+
 CALLS = bundled_samples() / "calls"
 SCRIPTS = bundled_samples() / "scripts"
 SARAH = "sarah.miller@northwind-logistics.com"

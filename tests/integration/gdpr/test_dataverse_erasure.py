@@ -16,13 +16,6 @@ from dealtalk.publisher.dataverse.factory import dataverse_client
 from dealtalk.publisher.dataverse.provision import provision
 from dealtalk.publisher.schema import ActivitySchema
 from tests.emulators.dataverse import DataverseEmulator
-from tests.integration.m365.conftest import (  # noqa: F401  (fixtures)
-    dataverse,
-    dataverse_protection,
-    dv_settings,
-    identity,
-    issuer,
-)
 
 from .conftest import NORTHWIND, SARAH, Pipeline, fill_inbox, needles_found
 
