@@ -96,6 +96,9 @@ def name_pattern(names: Iterable[str], emails: Iterable[str] = ()) -> re.Pattern
         if not clean:
             continue
         terms.add(clean)
+        parts = clean.split()
+        if len(parts) > 2:
+            terms.add(" ".join(parts[1:]))  # the surname with its particles: "de Vries"
         terms.update(
             part for part in clean.split() if len(part) >= _MIN_PART and part.lower() not in _PARTICLES
         )
