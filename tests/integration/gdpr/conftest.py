@@ -36,8 +36,12 @@ from tests.integration.m365.conftest import (  # noqa: F401
     dataverse,
     dataverse_protection,
     dv_settings,
+    graph,
+    graph_settings,
     identity,
     issuer,
+    tenant,
+    webhook,
 )
 
 CALLS = bundled_samples() / "calls"
