@@ -23,6 +23,7 @@ from dealtalk.pipeline.gdpr.identity import Person, normalise_email, scrub
 from dealtalk.pipeline.store.schema import (
     BusMessageRow,
     DeadLetterRow,
+    DeliveryRow,
     RecordingRow,
     SpeakerRow,
     StageResultRow,
@@ -63,12 +64,20 @@ def recordings_of(session: Session, person: Person) -> tuple[list[str], Person]:
 
 
 def busy_stage(session: Session, recording_id: str) -> str | None:
-    """The topic of a message of this recording still waiting or being worked on (None when idle)."""
-    return session.scalar(
+    """The topic of a message of this recording still waiting or being worked on (None when idle).
+
+    The embedded bus shows both; on Kafka only a record a worker has started is visible (its delivery row).
+    A Kafka record still queued cannot bring erased data back: the blobs it points at are gone, so its stage
+    fails and dead-letters it.
+    """
+    embedded = session.scalar(
         select(BusMessageRow.topic)
         .where(BusMessageRow.key == recording_id, BusMessageRow.status == "pending")
         .limit(1)
     )
+    if embedded is not None:
+        return embedded
+    return session.scalar(select(DeliveryRow.topic).where(DeliveryRow.recording_id == recording_id).limit(1))
 
 
 class EventRewrite:

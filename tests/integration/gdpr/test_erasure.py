@@ -21,6 +21,7 @@ from dealtalk.pipeline.store.schema import (
     AuditRow,
     BusMessageRow,
     CallRow,
+    DeliveryRow,
     ErasureTaskRow,
     InsightRow,
     SegmentRow,
@@ -173,6 +174,22 @@ def test_a_call_in_progress_is_left_whole_and_erased_once_it_is_done(
         task = session.get(ErasureTaskRow, (busy.subject_hash, NORTHWIND))
         assert task is not None and task.state == "pending"
         session.execute(update(BusMessageRow).where(BusMessageRow.key == NORTHWIND).values(status="done"))
+        # On Kafka: a worker has started a record of her call (its delivery row says so).
+        session.add(
+            DeliveryRow(
+                topic="dealtalk.transcripts.ready",
+                partition=0,
+                offset=7,
+                recording_id=NORTHWIND,
+                stage="analyze",
+                started=1,
+            )
+        )
+    kafka_busy = erase_person(resources, SARAH, actor="cli:dpo")
+    assert kafka_busy.busy == {NORTHWIND: "dealtalk.transcripts.ready"}
+    assert _segments(resources) == segments_before
+    with resources.database.session() as session:
+        session.execute(delete(DeliveryRow))
     done = erase_person(resources, SARAH, actor="cli:dpo")
     assert done.status == "done" and done.recordings == [NORTHWIND]
     assert needles_found(resources, needles, (run.settings.outbox_dir,)) == []
