@@ -146,6 +146,10 @@ def erase_person(resources: Resources, email: str, *, actor: str, dry_run: bool 
             for recording_id in report.recordings:
                 report.add(_would_erase(session, recording_id))
         report.counts["voiceprints"] = int(has_print)
+        with database.session() as session:
+            record_audit(
+                session, action="gdpr.erase", actor=actor, detail={**_audit_detail(report), "dry_run": True}
+            )
         return report
     with database.session() as session:
         open_erasure(session, person, actor=actor)  # from here on, the stages' guard redacts them

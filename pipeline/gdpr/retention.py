@@ -100,6 +100,7 @@ def run_retention(
             report.transcripts.append(recording_id)
     if dry_run:
         report.counts = {"audio": len(report.audio), "transcripts": len(report.transcripts)}
+        _audit(resources, report, actor)
         return report
     for recording_id in dict.fromkeys([*report.audio, *report.transcripts]):
         with resources.database.session() as session:
@@ -118,6 +119,13 @@ def run_retention(
     report.audio = [r for r in report.audio if r not in report.busy]
     report.transcripts = [r for r in report.transcripts if r not in report.busy]
     report.counts.update(audio=len(report.audio), transcripts=len(report.transcripts), busy=len(report.busy))
+    _audit(resources, report, actor)
+    logger.info("gdpr retention %s", " ".join(f"{k}={v}" for k, v in sorted(report.counts.items())))
+    return report
+
+
+def _audit(resources: Resources, report: RetentionReport, actor: str) -> None:
+    gdpr = resources.settings.gdpr
     with resources.database.session() as session:
         record_audit(
             session,
@@ -125,13 +133,12 @@ def run_retention(
             actor=actor,
             detail={
                 **report.counts,
+                "dry_run": report.dry_run,
                 "audio_retention_days": gdpr.audio_retention_days,
                 "transcript_retention_days": gdpr.transcript_retention_days,
                 "pseudonymise_insights": gdpr.pseudonymise_insights,
             },
         )
-    logger.info("gdpr retention %s", " ".join(f"{k}={v}" for k, v in sorted(report.counts.items())))
-    return report
 
 
 def _kafka_warnings(resources: Resources) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -9,11 +11,13 @@ from typing import Any
 import numpy as np
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from dealtalk.pipeline.bus.dead_letters import list_dead_letters
 from dealtalk.pipeline.documents import BlobRef
 from dealtalk.pipeline.gdpr import export_person, run_retention
 from dealtalk.pipeline.gdpr.redact import RETIRED
+from dealtalk.pipeline.gdpr.schedule import start_retention_schedule
 from dealtalk.pipeline.store.schema import (
     AuditRow,
     InsightRow,
@@ -32,6 +36,10 @@ pytestmark = pytest.mark.models
 CALL_DAY = datetime(2026, 11, 18, 13, 30, tzinfo=UTC)
 
 
+def _pairs(session: Session, key: Any, value: Any) -> dict[str, Any]:
+    return {row[0]: row[1] for row in session.execute(select(key, value))}
+
+
 def test_an_opted_out_attendee_stops_her_call_before_its_audio_is_fetched(
     pipeline: Callable[..., Pipeline],
 ) -> None:
@@ -42,8 +50,8 @@ def test_an_opted_out_attendee_stops_her_call_before_its_audio_is_fetched(
     assert stats.dead_lettered == 2
     resources = run.resources
     with resources.database.session() as session:
-        statuses = dict(session.execute(select(RecordingRow.recording_id, RecordingRow.status)))
-        audio = dict(session.execute(select(RecordingRow.recording_id, RecordingRow.audio_sha256)))
+        statuses = _pairs(session, RecordingRow.recording_id, RecordingRow.status)
+        audio = _pairs(session, RecordingRow.recording_id, RecordingRow.audio_sha256)
         audits = session.scalars(select(AuditRow).where(AuditRow.action == "gdpr.consent_withheld")).all()
     assert statuses == {
         NORTHWIND: "consent_withheld",
@@ -92,8 +100,8 @@ def test_retention_follows_the_clock(pipeline: Callable[..., Pipeline]) -> None:
     run.run()
     resources = run.resources
     with resources.database.session() as session:
-        audio = dict(session.execute(select(RecordingRow.recording_id, RecordingRow.audio_sha256)))
-        kpis: dict[str, Any] = dict(session.execute(select(InsightRow.recording_id, InsightRow.kpis)))
+        audio = _pairs(session, RecordingRow.recording_id, RecordingRow.audio_sha256)
+        kpis: dict[str, Any] = _pairs(session, InsightRow.recording_id, InsightRow.kpis)
         risk_types = sorted(session.scalars(select(RiskRow.type)).all())
 
     def at(day: datetime) -> Callable[[], datetime]:
@@ -119,11 +127,16 @@ def test_retention_follows_the_clock(pipeline: Callable[..., Pipeline]) -> None:
         texts = set(session.scalars(select(SegmentRow.text)).all())
         assert texts == {RETIRED}
         assert session.scalar(select(func.count()).select_from(WordRow)) == 0
-        assert dict(session.execute(select(InsightRow.recording_id, InsightRow.kpis))) == kpis
+        assert _pairs(session, InsightRow.recording_id, InsightRow.kpis) == kpis
         assert sorted(session.scalars(select(RiskRow.type)).all()) == risk_types
         assert set(session.scalars(select(SpeakerRow.name)).all()) >= {"S1 (seller)", "S2 (customer)"}
         runs = session.scalars(select(AuditRow).where(AuditRow.action == "gdpr.retention")).all()
-    assert [(r.detail["audio"], r.detail["transcripts"]) for r in runs] == [(0, 0), (2, 0), (1, 3)]
+    assert [(r.detail["audio"], r.detail["transcripts"], r.detail["dry_run"]) for r in runs] == [
+        (0, 0, False),
+        (2, 0, True),
+        (2, 0, False),
+        (1, 3, False),
+    ]
     assert run_retention(resources, actor="test", clock=at(CALL_DAY + timedelta(days=401))).transcripts == []
 
 
@@ -172,3 +185,21 @@ def test_export_holds_everything_stored_about_her(pipeline: Callable[..., Pipeli
         "voiceprint": True,
     }
     assert SARAH not in str(audit.detail) and "Sarah" not in str(audit.detail)
+
+
+def test_the_worker_schedule_runs_retention_until_stopped(pipeline: Callable[..., Pipeline]) -> None:
+    run = pipeline(gdpr={"retention_interval_s": 0.05})
+    stop = threading.Event()
+    thread = start_retention_schedule(run.resources, stop)
+    assert thread is not None
+    deadline = time.monotonic() + 10
+    runs = 0
+    while runs < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+        with run.resources.database.session() as session:
+            runs = len(session.scalars(select(AuditRow).where(AuditRow.action == "gdpr.retention")).all())
+    stop.set()
+    thread.join(timeout=5)
+    assert runs >= 2 and not thread.is_alive()
+    off = pipeline(gdpr={"retention_interval_s": 0})
+    assert start_retention_schedule(off.resources, threading.Event()) is None
