@@ -112,6 +112,12 @@ def erase(
         err_console.print(
             f"  {recording_id}: still being processed ({topic}); left untouched, erase again when done"
         )
+    for recording_id in report.unlocated:
+        err_console.print(
+            f"  {recording_id}: no speaker of this call was attributed to them; their name and address are "
+            "erased, but unattributed speech cannot be told apart (DEALTALK_GDPR__ERASE_WHOLE_RECORDINGS=whole "
+            "removes such calls)"
+        )
     for recording_id, problem in report.crm_failed.items():
         err_console.print(f"  {recording_id}: the CRM activity was not updated yet: {problem}")
     if report.status != "done":

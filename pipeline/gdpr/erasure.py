@@ -47,7 +47,7 @@ from dealtalk.pipeline.gdpr.redact import (
     redact_transcript,
     speakers_of,
 )
-from dealtalk.pipeline.gdpr.remote import update_activity
+from dealtalk.pipeline.gdpr.remote import published_item
 from dealtalk.pipeline.store.projections import save_insights, save_transcript
 from dealtalk.pipeline.store.schema import (
     ActionItemRow,
@@ -96,6 +96,8 @@ class ErasureReport:
     recordings: list[str] = field(default_factory=list)
     busy: dict[str, str] = field(default_factory=dict)
     crm_failed: dict[str, str] = field(default_factory=dict)
+    # Transcribed calls they attended where no speaker was theirs: their voice and words stay, unnamed.
+    unlocated: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
 
     def add(self, counts: dict[str, int]) -> None:
@@ -135,7 +137,7 @@ def erase_person(resources: Resources, email: str, *, actor: str, dry_run: bool 
                 )
             )
         )
-    has_print = voiceprints.key(person.email) + ".json" in {p.name for p in voiceprints.root.glob("*.json")}
+    has_print = (voiceprints.root / f"{voiceprints.key(person.email)}.json").is_file()
     report.recordings = list(dict.fromkeys([*found, *open_tasks]))
     if not report.recordings and not known and not has_print:
         report.status = "unknown"
@@ -144,7 +146,7 @@ def erase_person(resources: Resources, email: str, *, actor: str, dry_run: bool 
         report.status = "dry_run"
         with database.session() as session:
             for recording_id in report.recordings:
-                report.add(_would_erase(session, recording_id))
+                report.add(_would_erase(resources, session, person, recording_id))
         report.counts["voiceprints"] = int(has_print)
         with database.session() as session:
             record_audit(
@@ -182,6 +184,7 @@ def _audit_detail(report: ErasureReport) -> dict[str, Any]:
         "recordings": len(report.recordings),
         "busy": len(report.busy),
         "crm_failed": len(report.crm_failed),
+        "unlocated": len(report.unlocated),
         **report.counts,
     }
 
@@ -215,6 +218,8 @@ def _erase_recording(resources: Resources, person: Person, recording_id: str, re
                 if whole
                 else _redact(resources, session, person, recording_id)
             )
+            if counts.pop("unlocated", 0):
+                report.unlocated.append(recording_id)
             report.add(counts)
             task.pending_blobs = sorted(pending)
             task.state = "stored"
@@ -226,11 +231,17 @@ def _erase_recording(resources: Resources, person: Person, recording_id: str, re
         if task.state == "done":
             return
     try:
-        with database.session() as session:
-            if whole:
-                sent = resources.publisher().withdraw(recording_id=recording_id)
-            else:
-                sent = update_activity(session, blobs, resources.publisher(), recording_id)
+        if whole:
+            sent = resources.publisher().withdraw(recording_id=recording_id)
+        else:
+            with database.session() as session:
+                item = published_item(session, blobs, recording_id)
+            # The CRM is called outside any transaction: retries must not hold the store's write lock.
+            sent = item is not None and bool(
+                resources.publisher().publish(
+                    item.result, recording_id=recording_id, meeting=item.meeting, link=item.link
+                )
+            )
     except DealtalkError as exc:
         report.crm_failed[recording_id] = exc.message
         with database.session() as session:
@@ -292,8 +303,15 @@ def _doc(resources: Resources, sha256: str | None, model: Any) -> Any:
     )
 
 
-def _would_erase(session: Session, recording_id: str) -> dict[str, int]:
-    return {"recordings_touched": 1, "segments_in_calls": _count(session, SegmentRow, recording_id)}
+def _would_erase(resources: Resources, session: Session, person: Person, recording_id: str) -> dict[str, int]:
+    call = session.get(CallRow, recording_id)
+    doc: TranscriptDoc | None = _doc(resources, call.transcript_sha256 if call else None, TranscriptDoc)
+    if doc is None:
+        return {"recordings": 1, "segments": 0}
+    speakers = speakers_of(
+        doc, lambda email, name: person.matches(email=email, name=name if not email else None)
+    )
+    return {"recordings": 1, "segments": sum(s.speaker in speakers for s in doc.segments)}
 
 
 def _redact(
@@ -331,7 +349,13 @@ def _redact(
         recording.audio_sha256, recording.audio_size_bytes = new_audio.sha256, new_audio.size_bytes
         audio = new_audio
         counts["audio_seconds_silenced"] = round(seconds)
+    elif doc is None and blobs.exists(audio):
+        # Never transcribed (failed, refused for consent): their speech cannot be located, so the audio goes.
+        mapping[audio.sha256] = None
+        counts["audio_deleted_untranscribed"] = 1
     status = recording.status
+    if doc is not None and not speakers:
+        counts["unlocated"] = 1
     if doc is not None and call is not None:
         new_doc = redact_transcript(doc, redaction)
         transcript_ref = blobs.put_bytes(new_doc.model_dump_json().encode(), content_type="application/json")

@@ -80,6 +80,7 @@ def test_erasure_removes_her_everywhere_and_keeps_everyone_else(
     assert report.status == "done" and report.crm_failed == {} and report.busy == {}
     assert sorted(report.recordings) == sorted([NORTHWIND, "rec-2026-11-19-northwind-broken"])
     assert report.counts["segments_erased"] == 5 and report.counts["audio_seconds_silenced"] > 20
+    assert report.counts["audio_deleted_untranscribed"] == 1 and report.unlocated == []
     assert needles_found(resources, needles, outbox) == []
     # Everyone else: the other calls untouched, and in hers the others' figures, labels and quotes kept.
     for recording_id, (transcript, insights) in before.items():
@@ -214,6 +215,7 @@ def test_the_command_line(pipeline: Callable[..., Pipeline], monkeypatch: pytest
     assert runner.invoke(app, ["gdpr", "erase", "--email", "not-an-address"]).exit_code == 2
     dry = runner.invoke(app, ["gdpr", "erase", "--email", SARAH, "--dry-run"])
     assert dry.exit_code == 0 and "would erase from 1 recording(s)" in dry.stdout
+    assert "segments=5" in dry.stdout
     first = runner.invoke(app, ["gdpr", "erase", "--email", SARAH])
     assert first.exit_code == 0 and "erasure done: 1 recording(s)" in first.stdout
     again = runner.invoke(app, ["gdpr", "erase", "--email", SARAH])
