@@ -40,6 +40,7 @@ from dealtalk.pipeline.store.schema import (
     InsightRow,
     RecordingRow,
     RiskRow,
+    StageResultRow,
 )
 
 if TYPE_CHECKING:
@@ -226,6 +227,13 @@ def _expire_transcript(resources: Resources, session: Session, recording_id: str
                 mapping[insight.insights_sha256] = None
                 for table in (RiskRow, ActionItemRow, InsightRow):
                     session.execute(delete(table).where(table.recording_id == recording_id))
+                # Their outputs point at the deleted insights: the call then reads as transcribed only.
+                session.execute(
+                    delete(StageResultRow).where(
+                        StageResultRow.recording_id == recording_id,
+                        StageResultRow.stage.in_(("analyze", "publish")),
+                    )
+                )
     session.execute(
         update(RecordingRow)
         .where(RecordingRow.recording_id == recording_id)

@@ -18,6 +18,7 @@ from dealtalk.pipeline.documents import BlobRef
 from dealtalk.pipeline.gdpr import export_person, run_retention
 from dealtalk.pipeline.gdpr.redact import RETIRED
 from dealtalk.pipeline.gdpr.schedule import start_retention_schedule
+from dealtalk.pipeline.outcomes import load_outcome
 from dealtalk.pipeline.store.schema import (
     AuditRow,
     InsightRow,
@@ -203,3 +204,18 @@ def test_the_worker_schedule_runs_retention_until_stopped(pipeline: Callable[...
     assert runs >= 2 and not thread.is_alive()
     off = pipeline(gdpr={"retention_interval_s": 0})
     assert start_retention_schedule(off.resources, threading.Event()) is None
+
+
+def test_without_pseudonymised_insights_retention_deletes_them(pipeline: Callable[..., Pipeline]) -> None:
+    run = pipeline(gdpr={"transcript_retention_days": 90, "pseudonymise_insights": False})
+    fill_inbox(run.settings.inbox_dir, with_corrupt=False)
+    run.run()
+    resources = run.resources
+    report = run_retention(resources, actor="test", clock=lambda: CALL_DAY + timedelta(days=100))
+    assert len(report.transcripts) == 3
+    with resources.database.session() as session:
+        assert session.scalar(select(func.count()).select_from(InsightRow)) == 0
+        assert session.scalar(select(func.count()).select_from(RiskRow)) == 0
+    outcome = load_outcome(resources.database, resources.blobs, NORTHWIND)  # what the report page reads
+    assert outcome.result is None and outcome.status == "published"
+    assert needles_found(resources, [SARAH, "Sarah Miller", "fifteen percent discount"]) == []
