@@ -123,6 +123,7 @@ class Resources:
             return None
         if "opt_out_group" not in self._cache:
             from dealtalk.ingest.graph.factory import load_graph_session
+            from dealtalk.ingest.graph.state import FileDiscoveryState
             from dealtalk.pipeline.gdpr.consent_graph import GraphGroupMembership
 
             self._cache["graph_session"] = self._cache.get("graph_session") or load_graph_session(
@@ -131,7 +132,7 @@ class Resources:
             self._cache["opt_out_group"] = GraphGroupMembership(
                 self._cache["graph_session"],
                 gdpr.opted_out_group_id,
-                state_path=self.settings.data_dir / "graph" / "opt-out-users.json",
+                state=FileDiscoveryState(self.settings.data_dir / "graph" / "opt-out-users.json"),
                 ttl_s=gdpr.opted_out_group_ttl_min * 60.0,
             )
         membership: GroupMembership = self._cache["opt_out_group"]

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from dealtalk.ingest.graph.errors import GraphFailure, graph_error
 from dealtalk.ingest.graph.organizers import OrganizerDirectory
 from dealtalk.ingest.graph.session import GraphSession
-from dealtalk.ingest.graph.state import FileDiscoveryState
+from dealtalk.ingest.graph.state import DiscoveryState
 
 __all__ = ["GraphGroupMembership"]
 
@@ -27,7 +26,7 @@ class GraphGroupMembership:
     Args:
         session: the Graph session (shared with ingest when there is one).
         group_id: the opt-out group's object id.
-        state_path: where looked-up user ids are remembered between runs.
+        state: where looked-up user ids are remembered (the discovery state's UPN -> object id map).
         ttl_s: how long the member list is reused.
         clock: monotonic seconds (tests move it).
     """
@@ -37,12 +36,12 @@ class GraphGroupMembership:
         session: GraphSession,
         group_id: str,
         *,
-        state_path: Path,
+        state: DiscoveryState,
         ttl_s: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._session = session
-        self._state = FileDiscoveryState(state_path)
+        self._state = state
         self._directory = OrganizerDirectory(session, self._state, organizers=(), group_id=group_id)
         self._ttl_s = ttl_s
         self._clock = clock

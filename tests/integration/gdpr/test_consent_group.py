@@ -9,6 +9,7 @@ import pytest
 
 from dealtalk.ingest.graph.factory import load_graph_session
 from dealtalk.ingest.graph.session import GraphSession
+from dealtalk.ingest.graph.state import FileDiscoveryState
 from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.gdpr.consent import consent_decision
 from dealtalk.pipeline.gdpr.consent_graph import GraphGroupMembership
@@ -36,7 +37,11 @@ def test_members_of_the_opt_out_group_are_recognised(
     group = tenant.add_group("No call analysis", [mark.id])
     now = [0.0]
     membership = GraphGroupMembership(
-        session, group.id, state_path=graph_settings.data_dir / "optout.json", ttl_s=60, clock=lambda: now[0]
+        session,
+        group.id,
+        state=FileDiscoveryState(graph_settings.data_dir / "optout.json"),
+        ttl_s=60,
+        clock=lambda: now[0],
     )
     settings = GdprSettings(opted_out_group_id=group.id)
     meetings = sample_meetings()
