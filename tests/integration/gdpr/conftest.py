@@ -31,18 +31,9 @@ from dealtalk.pipeline.store.schema import Base
 from dealtalk.transcription.audio import decode_audio
 from dealtalk.transcription.protocols import CallContext, RecognisedWords
 
-# The Microsoft 365 emulator fixtures (identity platform, Dataverse) for the Dataverse erasure tests.
-from tests.integration.m365.conftest import (  # noqa: F401
-    dataverse,
-    dataverse_protection,
-    dv_settings,
-    graph,
-    graph_settings,
-    identity,
-    issuer,
-    tenant,
-    webhook,
-)
+# The Microsoft 365 emulator fixtures (identity platform, Dataverse, Graph), all of them, for the tests here
+# that erase against the emulated Dataverse or read the opt-out group through the emulated Graph.
+from tests.integration.m365.conftest import *  # noqa: F403
 
 CALLS = bundled_samples() / "calls"
 SCRIPTS = bundled_samples() / "scripts"
