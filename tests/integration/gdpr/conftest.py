@@ -28,6 +28,7 @@ from dealtalk.pipeline.stages.fetch import build_fetch_stage
 from dealtalk.pipeline.stages.transcribe import build_transcribe_stage
 from dealtalk.pipeline.store.queries import recording_with_audio
 from dealtalk.pipeline.store.schema import Base
+from dealtalk.transcription.assign import TimedWord
 from dealtalk.transcription.audio import decode_audio
 from dealtalk.transcription.protocols import CallContext, RecognisedWords
 
@@ -111,7 +112,14 @@ class ReferenceTranscriber:
     def recognise_words(
         self, audio_path: Path, context: CallContext, *, progress: ProgressHook | None = None
     ) -> RecognisedWords:
-        raise NotImplementedError("the reference transcriber has no ASR")
+        """The reference words without speakers (what a Teams transcript would be re-timed to)."""
+        doc = self.transcribe(audio_path, context, progress=progress)
+        words = tuple(
+            TimedWord(start=w.start, end=w.end, text=w.word, probability=w.probability, language=s.language)
+            for s in doc.segments
+            for w in s.words
+        )
+        return RecognisedWords(words=words, language=doc.language, duration_s=doc.duration_s)
 
 
 def stages(resources: Resources, transcriber: ReferenceTranscriber) -> list[Stage[Any, Any]]:
