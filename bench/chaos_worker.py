@@ -66,6 +66,9 @@ class JournalingPublisher:
         finally:
             os.close(fd)
 
+    def withdraw(self, *, recording_id: str) -> bool:
+        return self.inner.withdraw(recording_id=recording_id)
+
     def publish(
         self, result: Any, *, recording_id: str, meeting: Any, link: OpportunityLink
     ) -> PublishReceipt:

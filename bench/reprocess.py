@@ -86,7 +86,7 @@ def seed(settings: Settings) -> float:
     started = time.monotonic()
     resources = Resources.open(settings)
     try:
-        discover_local(bundled_samples() / "calls", resources.bus, settings)
+        discover_local(bundled_samples() / "calls", resources.outlet, resources.database, settings)
         EmbeddedWorker(resources.bus, resources.stages(), settings.bus).run(burst=True)
     finally:
         resources.close()

@@ -36,6 +36,8 @@ class MeetingSidecar(BaseModel):
     join_url: str | None = None
     online_meeting_id: str | None = None
     locale: str | None = Field(default=None, pattern=r"^[a-zA-Z]{2,3}([-_][a-zA-Z0-9]{2,8})*$")
+    # Participants for whom recording was disabled (their e-mail addresses).
+    recording_declined: tuple[str, ...] = ()
 
 
 def role_for_email(email: str | None, tenant: TenantSettings) -> Role:
@@ -63,4 +65,5 @@ def meeting_from_sidecar(sidecar: MeetingSidecar, tenant: TenantSettings) -> Mee
         join_url=sidecar.join_url,
         online_meeting_id=sidecar.online_meeting_id,
         locale=sidecar.locale,
+        recording_declined=tuple(e.strip().lower() for e in sidecar.recording_declined),
     )

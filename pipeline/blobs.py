@@ -47,6 +47,9 @@ class BlobStore(Protocol):
 
     def exists(self, ref: BlobRef) -> bool: ...
 
+    def delete(self, sha256: str) -> bool:
+        """Remove a blob for good (GDPR erasure, retention); True when it existed."""
+
 
 def sha256_of_file(path: Path) -> str:
     digest = hashlib.sha256()
@@ -132,6 +135,16 @@ class LocalBlobStore:
 
     def exists(self, ref: BlobRef) -> bool:
         return self._path(ref.sha256).is_file()
+
+    def delete(self, sha256: str) -> bool:
+        path = self._path(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise TransientError(f"cannot delete blob {sha256[:12]}: {exc.strerror or exc}") from exc
+        return True
 
 
 def _storage_error(exc: OSError) -> TransientError:

@@ -14,6 +14,7 @@ from dealtalk.pipeline.commands.apikey import apikey_app
 from dealtalk.pipeline.commands.demo import demo
 from dealtalk.pipeline.commands.dlq import dlq_app
 from dealtalk.pipeline.commands.evaluate import eval_nlp
+from dealtalk.pipeline.commands.gdpr import gdpr_app
 from dealtalk.pipeline.commands.link import calls, link
 from dealtalk.pipeline.commands.process import analyze, process
 from dealtalk.pipeline.commands.report import report
@@ -46,6 +47,7 @@ app.add_typer(apikey_app, name="apikey")
 app.add_typer(dataverse_app, name="dataverse")
 app.add_typer(topics_app, name="topics")
 app.add_typer(reprocess_app, name="reprocess")
+app.add_typer(gdpr_app, name="gdpr")
 
 
 def main() -> None:

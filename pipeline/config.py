@@ -25,6 +25,7 @@ from pydantic_settings import (
 )
 
 from dealtalk.pipeline.api_settings import ApiSettings
+from dealtalk.pipeline.gdpr_settings import GdprSettings
 from dealtalk.pipeline.kafka_settings import KafkaSettings
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "CrmSettings",
     "DatabaseSettings",
     "DataverseSettings",
+    "GdprSettings",
     "GraphSettings",
     "IngestSettings",
     "KafkaSettings",
@@ -294,6 +296,7 @@ class Settings(BaseSettings):
     dataverse: DataverseSettings = DataverseSettings()
     graph: GraphSettings = GraphSettings()
     api: ApiSettings = ApiSettings()
+    gdpr: GdprSettings = GdprSettings()
 
     @classmethod
     def load(cls, **overrides: object) -> Settings:

@@ -116,6 +116,9 @@ class MeetingInfo(_Doc):
     # What the tenant knows of the people's languages (Graph preferredLanguage, mailbox language, a Teams
     # transcript): a prior for the language decision, never a forced language on its own.
     language_hints: tuple[LanguageHint, ...] = ()
+    # E-mail addresses of participants for whom Teams had recording disabled (or who declined the recording
+    # consent prompt): their calls are not analysed beyond what ``DEALTALK_GDPR__CONSENT_POLICY`` allows.
+    recording_declined: tuple[str, ...] = ()
 
     @property
     def participants(self) -> tuple[Participant, ...]:

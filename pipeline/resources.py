@@ -22,6 +22,7 @@ from dealtalk.pipeline.bus.embedded import EmbeddedBus
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
 from dealtalk.pipeline.bus.outlet import EmbeddedOutlet, EventOutlet, KafkaOutlet
 from dealtalk.pipeline.config import Settings
+from dealtalk.pipeline.gdpr.consent import ConsentScreen, GroupMembership, TranscriptGuard
 from dealtalk.pipeline.progress import ProgressHook
 from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.stage import Stage
@@ -185,6 +186,30 @@ class Resources:
             self._cache["graph_session"] = load_graph_session(self.settings)
         return self._cache["graph_session"]
 
+    def opt_out_group(self) -> GroupMembership | None:
+        """Membership of the opt-out Entra group through Graph; None when no group is configured."""
+        gdpr = self.settings.gdpr
+        if not gdpr.opted_out_group_id:
+            return None
+        if "opt_out_group" not in self._cache:
+            from dealtalk.pipeline.gdpr.consent_graph import GraphGroupMembership
+            from dealtalk.pipeline.store.graph_state import DatabaseDiscoveryState
+
+            self._cache["opt_out_group"] = GraphGroupMembership(
+                self._graph_session(),
+                gdpr.opted_out_group_id,
+                state=DatabaseDiscoveryState(self.database),
+                ttl_s=gdpr.opted_out_group_ttl_min * 60.0,
+            )
+        membership: GroupMembership = self._cache["opt_out_group"]
+        return membership
+
+    def consent_screen(self) -> ConsentScreen:
+        return ConsentScreen(self.database, self.settings.gdpr, self.opt_out_group())
+
+    def transcript_guard(self) -> TranscriptGuard:
+        return TranscriptGuard(self.database, self.settings.gdpr, self.opt_out_group())
+
     @property
     def competitors(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.settings.nlp.competitors))
@@ -208,6 +233,7 @@ class Resources:
                         fetchers=self.fetchers(),
                         blobs=self.blobs,
                         recording_with_audio=partial(recording_with_audio, self.database),
+                        screen=self.consent_screen(),
                     )
                 )
             elif name == "transcribe":
@@ -219,6 +245,7 @@ class Resources:
                         tenant=settings.tenant,
                         competitors=self.competitors,
                         progress=progress,
+                        guard=self.transcript_guard(),
                     )
                 )
             elif name == "analyze":

@@ -120,6 +120,20 @@ class DryRunPublisher:
         )
         return PublishReceipt(activity_id=activity_ref, target=str(target), created=created)
 
+    def withdraw(self, *, recording_id: str) -> bool:
+        """Remove the recording's outbox file (what a live run would delete from Dataverse)."""
+        target = self.outbox_file(recording_id)
+        try:
+            target.unlink()
+        except FileNotFoundError:
+            return False
+        except OSError as exc:
+            raise TransientError(
+                f"cannot delete the dry-run outbox file {target}: {exc.strerror or exc}"
+            ) from exc
+        logger.info("dry-run withdraw: recording=%s file=%s", recording_id, target.name)
+        return True
+
 
 def _write_atomically(target: Path, text: str) -> None:
     try:

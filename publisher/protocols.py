@@ -67,3 +67,12 @@ class ActivityPublisher(Protocol):
             InvalidInput: the target rejected the activity for a reason retrying cannot fix (e.g. 400, 404).
             TransientError / RetryLater: throttled (429 with Retry-After) or a server error (5xx).
         """
+
+    def withdraw(self, *, recording_id: str) -> bool:
+        """Delete the recording's activity (GDPR erasure of a whole recording); True when there was one.
+
+        Updating an activity after a person's data was erased from the call is ``publish`` again: an upsert.
+
+        Raises:
+            TransientError / RetryLater: throttled or failing; the erasure records it and can be resumed.
+        """

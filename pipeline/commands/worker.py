@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ import typer
 
 from dealtalk.pipeline.commands.common import console, handle_errors, load_settings
 from dealtalk.pipeline.commands.job_progress import JobBars, expected_jobs
+from dealtalk.pipeline.gdpr.schedule import start_retention_schedule
 from dealtalk.pipeline.logs import configure_logging
 from dealtalk.pipeline.resources import STAGE_NAMES, Resources, StageName
 
@@ -45,7 +47,10 @@ def worker(
     configure_logging(settings.log_level, settings.log_format)
     names = _stage_names(stage)
     resources = Resources.open(settings)
+    stop = threading.Event()
     try:
+        if not burst:
+            start_retention_schedule(resources, stop)  # the GDPR retention policy, periodically
         # --burst: per-job and per-step bars (jobs/hour, ETA) for the person waiting on the batch.
         bars = JobBars(console, total=expected_jobs(resources.bus, names), label="jobs") if burst else None
         with bars if bars is not None else contextlib.nullcontext():
@@ -57,6 +62,7 @@ def worker(
                 on_job=bars.on_job if bars is not None else None,
             )
     finally:
+        stop.set()
         resources.close()
     console.print(
         f"worker done: processed={stats.processed} reused={stats.reused} retried={stats.retried} "

@@ -17,6 +17,9 @@ __all__ = ["build_fetch_stage", "fetch_recording"]
 
 # Given an audio sha256, the recording that already holds that audio (None when it is new).
 RecordingWithAudio = Callable[[str], str | None]
+# Consent at the stage's entry (``gdpr.consent.ConsentScreen``): returns, or raises when the call may not be
+# fetched at all (after recording why).
+ConsentScreen = Callable[[RecordingDiscovered], None]
 
 VERSION = "fetch-1"
 
@@ -27,13 +30,17 @@ def fetch_recording(
     fetchers: Mapping[str, RecordingFetcher],
     blobs: BlobStore,
     recording_with_audio: RecordingWithAudio,
+    screen: ConsentScreen | None = None,
 ) -> AudioStored:
     """Copy or download the recording, refusing audio that is already stored under another recording.
 
     Raises:
+        ConsentWithheld: ``screen`` found a participant who did not consent (nothing is fetched).
         InvalidInput: the source has no fetcher, the file is gone or empty, or the audio duplicates another
             recording (named in the message).
     """
+    if screen is not None:
+        screen(event)
     fetcher = fetchers.get(event.source)
     if fetcher is None:
         raise ConfigurationError(f"no fetcher for source {event.source!r}; configured: {sorted(fetchers)}")
@@ -57,10 +64,15 @@ def build_fetch_stage(
     fetchers: Mapping[str, RecordingFetcher],
     blobs: BlobStore,
     recording_with_audio: RecordingWithAudio,
+    screen: ConsentScreen | None = None,
 ) -> Stage[RecordingDiscovered, AudioStored]:
     def run(event: RecordingDiscovered) -> AudioStored:
         return fetch_recording(
-            event, fetchers=fetchers, blobs=blobs, recording_with_audio=recording_with_audio
+            event,
+            fetchers=fetchers,
+            blobs=blobs,
+            recording_with_audio=recording_with_audio,
+            screen=screen,
         )
 
     def persist(session: Session, event: RecordingDiscovered, output: AudioStored) -> None:

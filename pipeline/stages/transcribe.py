@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,10 @@ from dealtalk.transcription.vtt import VttError, parse_vtt
 __all__ = ["build_transcribe_stage", "call_context", "stage_version", "transcribe_audio"]
 
 logger = logging.getLogger(__name__)
+
+# Privacy at the stage's exit (``gdpr.consent.TranscriptGuard``): the transcript and meeting without the
+# people who were erased or did not consent, before anything is stored or analysed.
+TranscriptGuard = Callable[[str, TranscriptDoc, MeetingInfo], tuple[TranscriptDoc, MeetingInfo]]
 
 # Teams puts at most this many people in a call we still diarize with a fixed speaker count.
 _MAX_SPEAKER_HINT = 8
@@ -73,6 +78,7 @@ def transcribe_audio(
     tenant: TenantSettings,
     competitors: tuple[str, ...] = (),
     progress: ProgressHook | None = None,
+    guard: TranscriptGuard | None = None,
 ) -> TranscriptReady:
     """Transcribe and diarize the recording; the transcript goes to the blob store as JSON.
 
@@ -111,12 +117,15 @@ def transcribe_audio(
         # Nothing to analyse or publish: a silent or music-only recording is reported, not sent to the CRM.
         notes = f" ({'; '.join(doc.warnings)})" if doc.warnings else ""
         raise InvalidInput(f"no speech found in {doc.duration_s:.0f} s of audio{notes}")
+    meeting = event.meeting
+    if guard is not None:
+        doc, meeting = guard(event.recording_id, doc, meeting)
     ref = blobs.put_bytes(doc.model_dump_json().encode(), content_type="application/json")
     return TranscriptReady(
         **event.follow(),
         transcript=ref,
         audio=event.audio,
-        meeting=event.meeting,
+        meeting=meeting,
         language=doc.language,
         duration_s=doc.duration_s,
         models=doc.models,
@@ -160,6 +169,7 @@ def build_transcribe_stage(
     tenant: TenantSettings,
     competitors: tuple[str, ...] = (),
     progress: ProgressHook | None = None,
+    guard: TranscriptGuard | None = None,
 ) -> Stage[AudioStored, TranscriptReady]:
     version = stage_version(transcriber, speech)
 
@@ -172,6 +182,7 @@ def build_transcribe_stage(
             tenant=tenant,
             competitors=competitors,
             progress=progress,
+            guard=guard,
         )
 
     def persist(session: Session, event: AudioStored, output: TranscriptReady) -> None:

@@ -65,7 +65,7 @@ def save_audio(session: Session, discovered: RecordingDiscovered, stored: AudioS
     row.audio_sha256 = stored.audio.sha256
     row.audio_size_bytes = stored.audio.size_bytes
     row.status = "audio_stored"
-    row.meeting = discovered.meeting.model_dump(mode="json")
+    row.meeting = stored.meeting.model_dump(mode="json")
 
 
 def save_transcript(session: Session, ready: TranscriptReady, doc: TranscriptDoc, *, version: str) -> None:
@@ -114,6 +114,12 @@ def save_transcript(session: Session, ready: TranscriptReady, doc: TranscriptDoc
             )
             for word_index, word in enumerate(segment.words)
         )
+    # The meeting as the transcribe stage passed it on (without erased or non-consenting people).
+    session.execute(
+        update(RecordingRow)
+        .where(RecordingRow.recording_id == recording_id)
+        .values(meeting=ready.meeting.model_dump(mode="json"))
+    )
     _set_status(session, recording_id, "transcribed")
 
 
@@ -197,7 +203,9 @@ def save_publication(session: Session, published: CallPublished) -> None:
 
 
 def mark_failed(session: Session, recording_id: str, stage: str) -> None:
-    if session.scalar(select(RecordingRow.recording_id).where(RecordingRow.recording_id == recording_id)):
+    status = session.scalar(select(RecordingRow.status).where(RecordingRow.recording_id == recording_id))
+    # A call refused for consent keeps that status: it did not fail, it may not be processed.
+    if status is not None and status != "consent_withheld":
         _set_status(session, recording_id, f"failed:{stage}")
 
 

@@ -37,6 +37,8 @@ __all__ = [
     "CallRow",
     "DeadLetterRow",
     "DeliveryRow",
+    "ErasureRow",
+    "ErasureTaskRow",
     "InsightRow",
     "LinkRow",
     "PublicationRow",
@@ -109,6 +111,9 @@ class RecordingRow(Base):
     status: Mapped[str] = mapped_column(String(32), index=True)
     discovered_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    # When retention removed the audio / the transcript (``dealtalk gdpr retention``); None while kept.
+    audio_expired_at: Mapped[datetime | None]
+    transcript_expired_at: Mapped[datetime | None]
 
 
 class CallRow(Base):
@@ -325,6 +330,42 @@ class DeliveryRow(Base):
     stage: Mapped[str] = mapped_column(String(32))
     started: Mapped[int] = mapped_column(Integer)
     last_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ErasureRow(Base):
+    """The erasure ledger: one row per erased person, by hashes only (never the address or the name).
+
+    Stages consult it whenever results are derived again (a new discovery, reprocessing), so an erased
+    person never comes back.
+    """
+
+    __tablename__ = "gdpr_erasures"
+
+    subject_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name_hashes: Mapped[list[str]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # running | done | incomplete
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None]
+
+
+class ErasureTaskRow(Base):
+    """One recording of an erasure, with the step it reached, so that a rerun resumes where one stopped.
+
+    ``state``: "stored" once the database and blobs are rewritten (one transaction), "done" once the CRM
+    activity was updated or deleted too.
+    """
+
+    __tablename__ = "gdpr_erasure_tasks"
+
+    subject_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    recording_id: Mapped[str] = mapped_column(String(512), primary_key=True)
+    state: Mapped[str] = mapped_column(String(16))
+    remote_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # Blobs (sha256) the rewrite replaced, still to delete; deleted after the transaction commits.
+    pending_blobs: Mapped[list[str]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
 # The API's tables and indexes join this metadata (imported last: they subclass ``Base``).

@@ -24,7 +24,7 @@ from dealtalk.publisher.payload import (
     resolve_parties,
 )
 from dealtalk.publisher.protocols import OpportunityLink, PublishReceipt
-from dealtalk.publisher.request import DataverseRequest
+from dealtalk.publisher.request import DataverseRequest, entity_path, key_path, record_key, stable_id
 from dealtalk.publisher.schema import ActivitySchema
 
 __all__ = ["DataversePublisher", "PublishItem"]
@@ -118,6 +118,29 @@ class DataversePublisher:
             link.method,
         )
         return receipt
+
+    def withdraw(self, *, recording_id: str) -> bool:
+        """Delete the recording's activity (or phone call and note); True when one existed.
+
+        Raises:
+            ConfigurationError: the application user may not delete activities.
+            TransientError / RetryLater: throttled or failing after the client's retries.
+        """
+        if self._fallback:
+            paths = [
+                entity_path("annotations", stable_id(recording_id, "note")),
+                entity_path("phonecalls", stable_id(recording_id, "phonecall")),
+            ]
+        else:
+            paths = [key_path(self._schema.entity_set, self._schema.key_column, record_key(recording_id))]
+        found = False
+        for path in paths:
+            request = DataverseRequest(
+                "DELETE", path, purpose="delete the call activity of an erased recording"
+            )
+            found = self._client.send(request, allow_not_found=True) is not None or found
+        logger.info("withdrawn from Dataverse: recording=%s found=%s", recording_id, found)
+        return found
 
     def publish_many(self, items: Sequence[PublishItem]) -> list[PublishReceipt | DealtalkError]:
         """Publish several calls through ``$batch``; one result per item, in order (a receipt or the error).

@@ -14,6 +14,7 @@ from dealtalk.ingest.local_folder import LocalFolderFetcher
 from dealtalk.nlp.protocols import InsightContext
 from dealtalk.pipeline.blobs import LocalBlobStore
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
+from dealtalk.pipeline.bus.outlet import EmbeddedOutlet
 from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.discovery import discover_local
 from dealtalk.pipeline.documents import (
@@ -181,7 +182,7 @@ def seed_calls(settings: Settings, database: Database, inbox: Path, transcriber:
         (inbox / f"{recording_id}.meeting.json").write_text(json.dumps(meeting))
     bus = EmbeddedBus(database, settings.bus)
     blobs = LocalBlobStore(settings.blob_root)
-    discover_local(inbox, bus, settings)
+    discover_local(inbox, EmbeddedOutlet(bus), database, settings)
     stages: list[Stage[Any, Any]] = [
         build_fetch_stage(
             fetchers={"local": LocalFolderFetcher()},
