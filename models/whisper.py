@@ -275,7 +275,7 @@ def dutch_model_warning(
         return (
             f"Dutch is allowed (DEALTALK_SPEECH__LANGUAGES={','.join(languages)}) but the ASR model "
             f"{name} is smaller than Whisper small: expect Dutch word error rates of 40-80 % "
-            "(published: base 25 %+ on read Dutch; measured here 49 % on acted and 79 % on generated speech). "
+            "(whisper-base measured here: 49 % on acted and 79 % on generated Dutch speech). "
             "Set DEALTALK_SPEECH__ASR_MODEL to small, large-v3-turbo or a local CTranslate2 folder "
             "(README: Speech models)."
         )
