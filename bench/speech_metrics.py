@@ -24,6 +24,7 @@ __all__ = [
     "Turn",
     "WordErrors",
     "diarization_error_rate",
+    "hypothesis_errors",
     "normalise",
     "number_words",
     "word_errors",
@@ -203,6 +204,33 @@ def word_errors(reference: Sequence[str], hypothesis: Sequence[str]) -> WordErro
         previous = current
     _, subs, dels, ins = previous[m]
     return WordErrors(subs, dels, ins, n)
+
+
+def hypothesis_errors(reference: Sequence[str], hypothesis: Sequence[str]) -> list[bool]:
+    """Per hypothesis word, whether a minimum-edit alignment to ``reference`` makes it wrong (substituted or
+    inserted); deletions belong to no hypothesis word. Used to score stretches of a transcript separately."""
+    n, m = len(reference), len(hypothesis)
+    cost = [[0] * (m + 1) for _ in range(n + 1)]
+    for j in range(m + 1):
+        cost[0][j] = j
+    for i in range(1, n + 1):
+        cost[i][0] = i
+        row, above = cost[i], cost[i - 1]
+        for j in range(1, m + 1):
+            same = reference[i - 1] == hypothesis[j - 1]
+            row[j] = min(above[j - 1] + (0 if same else 1), above[j] + 1, row[j - 1] + 1)
+    wrong = [False] * m
+    i, j = n, m
+    while j > 0:
+        if i > 0 and cost[i][j] == cost[i - 1][j - 1] + (reference[i - 1] != hypothesis[j - 1]):
+            wrong[j - 1] = reference[i - 1] != hypothesis[j - 1]
+            i, j = i - 1, j - 1
+        elif i > 0 and cost[i][j] == cost[i - 1][j] + 1:
+            i -= 1
+        else:
+            wrong[j - 1] = True
+            j -= 1
+    return wrong
 
 
 def _annotation(turns: Sequence[Turn]) -> object:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import importlib.metadata
+import logging
 
 from dealtalk.models.checksum import cached_sha256
 from dealtalk.models.device import apply_torch_threads, gpu_batch_size
 from dealtalk.models.registry import ModelRegistry
+from dealtalk.models.whisper import dutch_model_warning
 from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.documents import ModelRef
 from dealtalk.transcription.asr import AsrOptions, WhisperAsr
@@ -24,6 +26,8 @@ from dealtalk.transcription.vad import SileroVad
 from dealtalk.transcription.voiceprints import FileVoiceprintStore
 
 __all__ = ["load_transcriber"]
+
+logger = logging.getLogger(__name__)
 
 
 def load_transcriber(settings: Settings) -> SpeechEngine:
@@ -44,6 +48,14 @@ def load_transcriber(settings: Settings) -> SpeechEngine:
     if plan.device == "cpu":
         apply_torch_threads(plan)
     asr_model = registry.load("asr", speech.asr_model)
+    warning = dutch_model_warning(
+        asr_model.ref.name,
+        asr_model.path,
+        multilingual=bool(asr_model.model.model.is_multilingual),
+        languages=speech.languages,
+    )
+    if warning:
+        logger.warning(warning)
     # ~64 MiB of activations per batch item plus a share of the weights (large-v3 needs far more than base).
     per_item = 64 * 2**20 + int(0.25 * (asr_model.path / "model.bin").stat().st_size)
     batch_size = (
