@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, false, func, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, false, func, select, tuple_
 from sqlalchemy.orm import Session
 
 from dealtalk.api.directory import Directory
@@ -18,17 +18,26 @@ from dealtalk.api.filters import CallFilters, Cursor, RiskFilters
 from dealtalk.api.scope import Scope
 from dealtalk.pipeline.store.schema import CallRow, InsightRow, LinkRow, RecordingRow, RiskRow
 
-__all__ = ["aggregate_risks", "call_page", "iter_risks", "opportunity_trend", "risk_page"]
+__all__ = [
+    "call_page",
+    "iter_risks",
+    "opportunity_conditions",
+    "opportunity_trend",
+    "risk_page",
+    "risk_query",
+]
 
 
-def _opportunity_conditions(
+def opportunity_conditions(
     scope: Scope,
     directory: Directory,
     *,
     opportunity_id: str | None,
     account_id: str | None,
     owner_id: str | None,
+    column: Any = LinkRow.opportunity_id,
 ) -> list[ColumnElement[bool]]:
+    """The scope's and the filters' opportunities as one ``IN`` over ``column`` (a link's by default)."""
     conditions: list[ColumnElement[bool]] = []
     allowed: list[frozenset[str]] = []
     if scope.opportunity_ids is not None:
@@ -41,7 +50,7 @@ def _opportunity_conditions(
         allowed.append(frozenset({opportunity_id}))
     if allowed:
         ids = frozenset.intersection(*allowed)
-        conditions.append(LinkRow.opportunity_id.in_(sorted(ids)) if ids else false())
+        conditions.append(column.in_(sorted(ids)) if ids else false())
     return conditions
 
 
@@ -51,7 +60,7 @@ def _call_query(filters: CallFilters, scope: Scope, directory: Directory) -> Sel
         .outerjoin(LinkRow, LinkRow.recording_id == RecordingRow.recording_id)
         .outerjoin(CallRow, CallRow.recording_id == RecordingRow.recording_id)
     )
-    conditions = _opportunity_conditions(
+    conditions = opportunity_conditions(
         scope,
         directory,
         opportunity_id=filters.opportunity_id,
@@ -103,13 +112,13 @@ def call_page(
     ]
 
 
-def _risk_query(
+def risk_query(
     filters: RiskFilters, scope: Scope, directory: Directory, *, group_by: str | None = None
 ) -> Select[*tuple[Any, ...]]:
     """The matching risk signals; with ``group_by`` only the narrow columns the aggregates read, joining the
     links and recordings only where a filter or the grouping needs them (an aggregate over a million rows
     should not carry quotes and explanations along, nor join what it does not use)."""
-    conditions = _opportunity_conditions(
+    conditions = opportunity_conditions(
         scope,
         directory,
         opportunity_id=filters.opportunity_id,
@@ -180,7 +189,7 @@ def risk_page(
     size: int,
 ) -> list[dict[str, Any]]:
     """Up to ``size + 1`` risk signals after ``after``, newest call first."""
-    query = _risk_query(filters, scope, directory)
+    query = risk_query(filters, scope, directory)
     if after is not None:
         when, key = after
         if not key.isdigit():
@@ -193,65 +202,9 @@ def iter_risks(
     session: Session, filters: RiskFilters, scope: Scope, directory: Directory, *, limit: int
 ) -> Iterator[dict[str, Any]]:
     """Every matching risk signal (up to ``limit``), streamed from a server-side cursor."""
-    query = _ordered(_risk_query(filters, scope, directory)).limit(limit)
+    query = _ordered(risk_query(filters, scope, directory)).limit(limit)
     for row in session.execute(query.execution_options(yield_per=2000)):
         yield _risk_dict(row, directory)
-
-
-def _week(session: Session) -> ColumnElement[Any]:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.date_trunc("week", RecordingRow.discovered_at), 'IYYY-"W"IW')
-    return func.strftime("%Y-W%W", RecordingRow.discovered_at)
-
-
-def aggregate_risks(
-    session: Session, filters: RiskFilters, scope: Scope, directory: Directory, *, by: str
-) -> list[dict[str, Any]]:
-    """Counts per type, account, owner or ISO week: signals, high-severity signals, mean confidence, calls."""
-    query = _risk_query(filters, scope, directory, group_by=by)
-    if by == "week":
-        query = query.add_columns(_week(session).label("week"))
-    base = query.subquery()
-    # owner: per opportunity in SQL, folded into owners below
-    columns = {"type": "type", "account": "account_name", "week": "week", "owner": "opportunity_id"}
-    key = base.c[columns[by]]
-    query = select(
-        key.label("key"),
-        func.count().label("n"),
-        func.sum(case((base.c.severity == "high", 1), else_=0)).label("high"),
-        func.avg(base.c.confidence).label("mean_confidence"),
-        func.count(base.c.recording_id.distinct()).label("calls"),
-    ).group_by(key)
-    if session.get_bind().dialect.name == "postgresql":
-        # Counting distinct calls sorts; PostgreSQL's default 4 MB of sort memory spills tens of thousands of
-        # rows to disk. This transaction only.
-        session.execute(text("SET LOCAL work_mem = '32MB'"))
-    rows = session.execute(query).all()
-    if by != "owner":
-        return sorted(
-            (_bucket(r.key, r.n, r.high, r.mean_confidence, r.calls) for r in rows),
-            key=lambda b: (-b["count"], str(b["key"])),
-        )
-    folded: dict[str | None, list[float]] = {}
-    for r in rows:
-        owner = directory.owner_of.get(r.key or "")
-        totals = folded.setdefault(owner, [0, 0, 0.0, 0])
-        totals[0] += r.n
-        totals[1] += r.high or 0
-        totals[2] += float(r.mean_confidence or 0.0) * r.n
-        totals[3] += r.calls  # a call has one opportunity, so per-opportunity call counts add up
-    buckets = [_bucket(k, int(c), int(h), s / c if c else 0.0, int(n)) for k, (c, h, s, n) in folded.items()]
-    return sorted(buckets, key=lambda b: (-b["count"], str(b["key"])))
-
-
-def _bucket(key: Any, count: int, high: int | None, mean: float | None, calls: int) -> dict[str, Any]:
-    return {
-        "key": None if key is None else str(key),
-        "count": int(count),
-        "high": int(high or 0),
-        "mean_confidence": round(float(mean or 0.0), 4),
-        "calls": int(calls),
-    }
 
 
 def opportunity_trend(session: Session, opportunity_id: str) -> list[dict[str, Any]]:
