@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from dealtalk.api.directory import Directory
 from dealtalk.api.filters import RiskFilters
-from dealtalk.api.queries import opportunity_conditions, risk_query
+from dealtalk.api.queries import opportunity_conditions, risk_query, serial
 from dealtalk.api.scope import Scope
 from dealtalk.pipeline.store.rollups import RiskRollupRow, confidence_micros, day_of
 from dealtalk.pipeline.store.schema import RecordingRow
@@ -72,6 +72,7 @@ def raw_totals(
         func.sum(confidence_micros(base.c.confidence)),
         func.count(base.c.recording_id.distinct()),
     ).group_by(key)
+    serial(session)
     if dialect == "postgresql":
         # Counting distinct calls sorts; PostgreSQL's default 4 MB of sort memory spills tens of thousands of
         # rows to disk. This transaction only.
