@@ -8,14 +8,18 @@ import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from itertools import product
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import delete, func, select
+from typer.testing import CliRunner
 
 from dealtalk.api.aggregates import aggregate_risks, raw_totals, rollup_level, to_buckets
 from dealtalk.api.directory import Directory
 from dealtalk.api.filters import RiskFilters
 from dealtalk.api.scope import Scope
+from dealtalk.pipeline.cli import app
 from dealtalk.pipeline.documents import (
     BlobRef,
     CallKpisDoc,
@@ -190,3 +194,30 @@ def test_a_managers_aggregates_by_owner_and_week_come_from_the_rollups() -> None
         rollup_level(replace(RiskFilters(), min_confidence=0.5), Scope(None, transcripts=True), "type")
         is None
     )
+
+
+def test_the_rebuild_command_restores_rollups_lost_to_a_bulk_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DEALTALK_DATA_DIR", str(tmp_path / "data"))
+    database = open_database(f"sqlite:///{tmp_path / 'data' / 'dealtalk.db'}")
+    try:
+        _seed(database)
+        with database.session() as session:  # what a bulk load past the projections leaves behind
+            session.execute(delete(RiskRollupRow))
+        everyone = Scope(None, transcripts=True)
+        with database.session() as session:
+            assert aggregate_risks(session, RiskFilters(), everyone, DIRECTORY, by="type") == []
+        rebuilt = CliRunner().invoke(app, ["rollups", "rebuild"])
+        assert rebuilt.exit_code == 0, rebuilt.output
+        assert "level o:" in rebuilt.stdout and "level ts:" in rebuilt.stdout
+        with database.session() as session:
+            expected = to_buckets(
+                raw_totals(session, RiskFilters(), everyone, DIRECTORY, by="type"), DIRECTORY, by="type"
+            )
+            assert (
+                expected
+                and aggregate_risks(session, RiskFilters(), everyone, DIRECTORY, by="type") == expected
+            )
+    finally:
+        database.dispose()
