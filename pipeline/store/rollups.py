@@ -11,7 +11,8 @@ when the aggregates collapse a dimension (a call with a high and a low price obj
 
 A call lies in exactly one day and one opportunity, so counts add up over days and opportunities. Rows are
 additive: concurrent writers may leave two rows for one key, and every reader sums. ``refresh_call`` keeps them
-current inside the transaction that changes a call's risks or link; ``rebuild_rollups`` recomputes them
+current inside the transaction that changes a call's risks or link (a day's rows are shared by that day's
+calls, so concurrent writers wait for each other's commit on them, briefly); ``rebuild_rollups`` recomputes them
 all from the raw tables (after bulk loads, and in migration 0007).
 """
 
@@ -154,7 +155,10 @@ def refresh_call(session: Session, recording_id: str) -> Iterator[None]:
     before = _contribution(session, recording_id)
     yield
     after = _contribution(session, recording_id)
-    for key in before.keys() | after.keys():
+    # One order for every writer, so that two transactions touching the same rows cannot deadlock.
+    for key in sorted(
+        before.keys() | after.keys(), key=lambda k: tuple("" if v is None else str(v) for v in k)
+    ):
         old, new = before.get(key, [0, 0, 0, 0]), after.get(key, [0, 0, 0, 0])
         delta = [n - o for n, o in zip(new, old, strict=True)]
         if any(delta):
