@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import operator
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -32,7 +33,14 @@ _ROWS_PER_CHUNK = 2000
 
 
 def _cell(value: Any) -> Any:
+    if isinstance(value, str):
+        # A quote that starts with = + - @ would run as a formula in a spreadsheet: prefix it.
+        return f"'{value}" if value[:1] in _FORMULA else value
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+_FORMULA = frozenset("=+-@")
+_FIELDS = operator.itemgetter(*EXPORT_COLUMNS)
 
 
 def csv_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
@@ -41,9 +49,7 @@ def csv_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
     writer = csv.writer(buffer)
     writer.writerow(EXPORT_COLUMNS)
     for count, row in enumerate(rows, start=1):
-        text = [_cell(row[c]) for c in EXPORT_COLUMNS]
-        # A quote that starts with = + - @ would run as a formula in a spreadsheet: prefix it.
-        writer.writerow([f"'{v}" if isinstance(v, str) and v[:1] in "=+-@" else v for v in text])
+        writer.writerow(map(_cell, _FIELDS(row)))
         if count % _ROWS_PER_CHUNK == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)

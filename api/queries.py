@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, false, func, select, text, tuple_
+from sqlalchemy import ColumnElement, Select, any_, false, func, select, text, tuple_
 from sqlalchemy.orm import Session
 
 from dealtalk.api.directory import Directory
@@ -18,18 +18,45 @@ from dealtalk.api.filters import CallFilters, Cursor, RiskFilters
 from dealtalk.api.scope import Scope
 from dealtalk.pipeline.store.schema import CallRow, InsightRow, LinkRow, RecordingRow, RiskRow
 
-__all__ = ["aggregate_risks", "call_page", "iter_risks", "opportunity_trend", "risk_page"]
+__all__ = [
+    "allowed_opportunities",
+    "call_page",
+    "iter_risks",
+    "opportunity_conditions",
+    "opportunity_trend",
+    "risk_page",
+    "risk_query",
+    "serial",
+]
 
 
-def _opportunity_conditions(
+def opportunity_conditions(
     scope: Scope,
     directory: Directory,
     *,
     opportunity_id: str | None,
     account_id: str | None,
     owner_id: str | None,
+    column: Any = LinkRow.opportunity_id,
 ) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
+    """The scope's and the filters' opportunities as one ``IN`` over ``column`` (a link's by default)."""
+    ids = allowed_opportunities(
+        scope, directory, opportunity_id=opportunity_id, account_id=account_id, owner_id=owner_id
+    )
+    if ids is None:
+        return []
+    return [column.in_(sorted(ids)) if ids else false()]
+
+
+def allowed_opportunities(
+    scope: Scope,
+    directory: Directory,
+    *,
+    opportunity_id: str | None,
+    account_id: str | None,
+    owner_id: str | None,
+) -> frozenset[str] | None:
+    """The opportunities both the scope and the filters allow; None when neither restricts them."""
     allowed: list[frozenset[str]] = []
     if scope.opportunity_ids is not None:
         allowed.append(scope.opportunity_ids)
@@ -39,10 +66,20 @@ def _opportunity_conditions(
         allowed.append(frozenset(directory.opportunities_owned_by(frozenset({owner_id}))))
     if opportunity_id is not None:
         allowed.append(frozenset({opportunity_id}))
-    if allowed:
-        ids = frozenset.intersection(*allowed)
-        conditions.append(LinkRow.opportunity_id.in_(sorted(ids)) if ids else false())
-    return conditions
+    return frozenset.intersection(*allowed) if allowed else None
+
+
+def serial(session: Session) -> None:
+    """No parallel workers for this transaction (PostgreSQL). The API's queries walk indexes for a page or a
+    partial day; PostgreSQL's cost model still prefers a parallel sequential scan for some (a day's recordings
+    by time: 50 ms in parallel against 10 ms on the index, measured on the seeded volume), and starting workers
+    for every request competes with the other requests for the cores."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+
+
+# Up to this many opportunities, a call page starts from their links (see ``call_page``).
+_FEW_OPPORTUNITIES = 200
 
 
 def _call_query(filters: CallFilters, scope: Scope, directory: Directory) -> Select[*tuple[Any, ...]]:
@@ -51,7 +88,7 @@ def _call_query(filters: CallFilters, scope: Scope, directory: Directory) -> Sel
         .outerjoin(LinkRow, LinkRow.recording_id == RecordingRow.recording_id)
         .outerjoin(CallRow, CallRow.recording_id == RecordingRow.recording_id)
     )
-    conditions = _opportunity_conditions(
+    conditions = opportunity_conditions(
         scope,
         directory,
         opportunity_id=filters.opportunity_id,
@@ -81,7 +118,22 @@ def call_page(
     size: int,
 ) -> list[dict[str, Any]]:
     """Up to ``size + 1`` calls after ``after`` (the extra one tells the caller that a next page exists)."""
+    serial(session)
     query = _call_query(filters, scope, directory)
+    ids = allowed_opportunities(
+        scope,
+        directory,
+        opportunity_id=filters.opportunity_id,
+        account_id=filters.account_id,
+        owner_id=filters.owner_id,
+    )
+    if ids and len(ids) <= _FEW_OPPORTUNITIES and session.get_bind().dialect.name == "postgresql":
+        # Few opportunities (an owner's, an account's) have few calls: start from their links and sort those,
+        # rather than walk every recording newest first probing each one's link, which PostgreSQL picks when it
+        # expects the matches spread evenly in time. ANY(ARRAY(subquery)) is evaluated once, before the
+        # join, and the condition adds nothing to what the join on the link already requires.
+        links = select(LinkRow.recording_id).where(LinkRow.opportunity_id.in_(sorted(ids)))
+        query = query.where(RecordingRow.recording_id == any_(func.array(links.scalar_subquery())))
     if after is not None:
         query = query.where(tuple_(RecordingRow.discovered_at, RecordingRow.recording_id) < tuple_(*after))
     query = query.order_by(RecordingRow.discovered_at.desc(), RecordingRow.recording_id.desc()).limit(
@@ -103,13 +155,13 @@ def call_page(
     ]
 
 
-def _risk_query(
+def risk_query(
     filters: RiskFilters, scope: Scope, directory: Directory, *, group_by: str | None = None
 ) -> Select[*tuple[Any, ...]]:
     """The matching risk signals; with ``group_by`` only the narrow columns the aggregates read, joining the
     links and recordings only where a filter or the grouping needs them (an aggregate over a million rows
     should not carry quotes and explanations along, nor join what it does not use)."""
-    conditions = _opportunity_conditions(
+    conditions = opportunity_conditions(
         scope,
         directory,
         opportunity_id=filters.opportunity_id,
@@ -180,7 +232,8 @@ def risk_page(
     size: int,
 ) -> list[dict[str, Any]]:
     """Up to ``size + 1`` risk signals after ``after``, newest call first."""
-    query = _risk_query(filters, scope, directory)
+    serial(session)
+    query = risk_query(filters, scope, directory)
     if after is not None:
         when, key = after
         if not key.isdigit():
@@ -193,65 +246,10 @@ def iter_risks(
     session: Session, filters: RiskFilters, scope: Scope, directory: Directory, *, limit: int
 ) -> Iterator[dict[str, Any]]:
     """Every matching risk signal (up to ``limit``), streamed from a server-side cursor."""
-    query = _ordered(_risk_query(filters, scope, directory)).limit(limit)
+    serial(session)
+    query = _ordered(risk_query(filters, scope, directory)).limit(limit)
     for row in session.execute(query.execution_options(yield_per=2000)):
         yield _risk_dict(row, directory)
-
-
-def _week(session: Session) -> ColumnElement[Any]:
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.date_trunc("week", RecordingRow.discovered_at), 'IYYY-"W"IW')
-    return func.strftime("%Y-W%W", RecordingRow.discovered_at)
-
-
-def aggregate_risks(
-    session: Session, filters: RiskFilters, scope: Scope, directory: Directory, *, by: str
-) -> list[dict[str, Any]]:
-    """Counts per type, account, owner or ISO week: signals, high-severity signals, mean confidence, calls."""
-    query = _risk_query(filters, scope, directory, group_by=by)
-    if by == "week":
-        query = query.add_columns(_week(session).label("week"))
-    base = query.subquery()
-    # owner: per opportunity in SQL, folded into owners below
-    columns = {"type": "type", "account": "account_name", "week": "week", "owner": "opportunity_id"}
-    key = base.c[columns[by]]
-    query = select(
-        key.label("key"),
-        func.count().label("n"),
-        func.sum(case((base.c.severity == "high", 1), else_=0)).label("high"),
-        func.avg(base.c.confidence).label("mean_confidence"),
-        func.count(base.c.recording_id.distinct()).label("calls"),
-    ).group_by(key)
-    if session.get_bind().dialect.name == "postgresql":
-        # Counting distinct calls sorts; PostgreSQL's default 4 MB of sort memory spills tens of thousands of
-        # rows to disk. This transaction only.
-        session.execute(text("SET LOCAL work_mem = '32MB'"))
-    rows = session.execute(query).all()
-    if by != "owner":
-        return sorted(
-            (_bucket(r.key, r.n, r.high, r.mean_confidence, r.calls) for r in rows),
-            key=lambda b: (-b["count"], str(b["key"])),
-        )
-    folded: dict[str | None, list[float]] = {}
-    for r in rows:
-        owner = directory.owner_of.get(r.key or "")
-        totals = folded.setdefault(owner, [0, 0, 0.0, 0])
-        totals[0] += r.n
-        totals[1] += r.high or 0
-        totals[2] += float(r.mean_confidence or 0.0) * r.n
-        totals[3] += r.calls  # a call has one opportunity, so per-opportunity call counts add up
-    buckets = [_bucket(k, int(c), int(h), s / c if c else 0.0, int(n)) for k, (c, h, s, n) in folded.items()]
-    return sorted(buckets, key=lambda b: (-b["count"], str(b["key"])))
-
-
-def _bucket(key: Any, count: int, high: int | None, mean: float | None, calls: int) -> dict[str, Any]:
-    return {
-        "key": None if key is None else str(key),
-        "count": int(count),
-        "high": int(high or 0),
-        "mean_confidence": round(float(mean or 0.0), 4),
-        "calls": int(calls),
-    }
 
 
 def opportunity_trend(session: Session, opportunity_id: str) -> list[dict[str, Any]]:

@@ -19,6 +19,7 @@ from dealtalk.pipeline.commands.link import calls, link
 from dealtalk.pipeline.commands.process import analyze, process
 from dealtalk.pipeline.commands.report import report
 from dealtalk.pipeline.commands.reprocess import reprocess_app
+from dealtalk.pipeline.commands.rollups import rollups_app
 from dealtalk.pipeline.commands.serve import serve
 from dealtalk.pipeline.commands.topics import topics_app
 from dealtalk.pipeline.commands.worker import worker
@@ -44,6 +45,7 @@ app.command()(calls)
 app.command()(report)
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(apikey_app, name="apikey")
+app.add_typer(rollups_app, name="rollups")
 app.add_typer(dataverse_app, name="dataverse")
 app.add_typer(topics_app, name="topics")
 app.add_typer(reprocess_app, name="reprocess")

@@ -9,6 +9,7 @@ from sqlalchemy import delete, select
 from dealtalk.pipeline.errors import InvalidInput
 from dealtalk.pipeline.events import InsightsReady, parse_event
 from dealtalk.pipeline.resources import Resources
+from dealtalk.pipeline.store.rollups import refresh_call
 from dealtalk.pipeline.store.schema import AuditRow, LinkRow, RecordingRow, StageResultRow, utcnow
 from dealtalk.publisher.protocols import OpportunityLink
 
@@ -43,14 +44,15 @@ def link_call(resources: Resources, recording_id: str, opportunity_id: str, *, a
             raise InvalidInput(f"call {recording_id} has no insights yet; link it once it is analysed")
         insights = parse_event(analyzed.output_event)
         assert isinstance(insights, InsightsReady)
-        row = session.get(LinkRow, recording_id) or LinkRow(recording_id=recording_id)
-        row.opportunity_id, row.method, row.detail = link.opportunity_id, link.method, link.detail
-        row.opportunity_name, row.account_name, row.linked_at = (
-            link.opportunity_name,
-            link.account_name,
-            utcnow(),
-        )
-        session.add(row)
+        with refresh_call(session, recording_id):  # the risk rollups count per opportunity and account
+            row = session.get(LinkRow, recording_id) or LinkRow(recording_id=recording_id)
+            row.opportunity_id, row.method, row.detail = link.opportunity_id, link.method, link.detail
+            row.opportunity_name, row.account_name, row.linked_at = (
+                link.opportunity_name,
+                link.account_name,
+                utcnow(),
+            )
+            session.add(row)
         # The earlier publish result (unlinked, or another opportunity) no longer holds: publish again.
         session.execute(
             delete(StageResultRow).where(

@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 
+from dealtalk.api.aggregates import aggregate_risks
 from dealtalk.api.deps import ResourcesDep
 from dealtalk.api.export import csv_chunks, parquet_chunks
 from dealtalk.api.filters import RiskFilters, decode_cursor, encode_cursor, risk_filters
 from dealtalk.api.problems import PROBLEM_RESPONSES, Problem
-from dealtalk.api.queries import aggregate_risks, iter_risks, opportunity_trend, risk_page
+from dealtalk.api.queries import iter_risks, opportunity_trend, risk_page
 from dealtalk.api.routers.common import AnyRoleDep, ContextDep, PageSize, scope_of
 from dealtalk.api.schemas import AggregateBucket, Page, RiskSignal, TrendPoint, TrendReport
 

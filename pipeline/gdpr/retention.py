@@ -33,6 +33,7 @@ from dealtalk.pipeline.gdpr.redact import (
     redact_transcript,
 )
 from dealtalk.pipeline.store.projections import save_insights, save_transcript
+from dealtalk.pipeline.store.rollups import refresh_call
 from dealtalk.pipeline.store.schema import (
     ActionItemRow,
     CallRow,
@@ -225,8 +226,9 @@ def _expire_transcript(resources: Resources, session: Session, recording_id: str
                 )
             else:
                 mapping[insight.insights_sha256] = None
-                for table in (RiskRow, ActionItemRow, InsightRow):
-                    session.execute(delete(table).where(table.recording_id == recording_id))
+                with refresh_call(session, recording_id):  # the API's risk rollups follow
+                    for table in (RiskRow, ActionItemRow, InsightRow):
+                        session.execute(delete(table).where(table.recording_id == recording_id))
                 # Their outputs point at the deleted insights: the call then reads as transcribed only.
                 session.execute(
                     delete(StageResultRow).where(

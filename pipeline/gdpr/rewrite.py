@@ -22,6 +22,7 @@ from dealtalk.pipeline.gdpr.redact import (
     speakers_of,
 )
 from dealtalk.pipeline.store.projections import save_insights, save_transcript
+from dealtalk.pipeline.store.rollups import refresh_call
 from dealtalk.pipeline.store.schema import (
     ActionItemRow,
     BusMessageRow,
@@ -58,18 +59,19 @@ def delete_recording(session: Session, recording_id: str) -> tuple[dict[str, int
         "segments": _count(session, SegmentRow, recording_id),
         "recordings_deleted": int(recording is not None),
     }
-    for table in (
-        WordRow,
-        SegmentRow,
-        SpeakerRow,
-        RiskRow,
-        ActionItemRow,
-        InsightRow,
-        CallRow,
-        LinkRow,
-        PublicationRow,
-    ):
-        session.execute(delete(table).where(table.recording_id == recording_id))
+    with refresh_call(session, recording_id):  # the API's risk rollups lose this call's signals too
+        for table in (
+            WordRow,
+            SegmentRow,
+            SpeakerRow,
+            RiskRow,
+            ActionItemRow,
+            InsightRow,
+            CallRow,
+            LinkRow,
+            PublicationRow,
+        ):
+            session.execute(delete(table).where(table.recording_id == recording_id))
     session.execute(delete(StageResultRow).where(StageResultRow.recording_id == recording_id))
     session.execute(delete(BusMessageRow).where(BusMessageRow.key == recording_id))
     session.execute(delete(DeadLetterRow).where(DeadLetterRow.recording_id == recording_id))

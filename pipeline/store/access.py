@@ -83,3 +83,6 @@ Index("ix_risks_recording_type", RiskRow.recording_id, RiskRow.type, RiskRow.sev
 Index("ix_risks_type_confidence", RiskRow.type, RiskRow.confidence)
 Index("ix_links_account_name", LinkRow.account_name)
 Index("ix_audit_log_actor_at", AuditRow.actor, AuditRow.at)
+
+# The aggregate routes' pre-aggregated counts join the same metadata.
+from dealtalk.pipeline.store import rollups as _rollups  # noqa: E402, F401

@@ -17,6 +17,7 @@ from dealtalk.pipeline.events import (
     RecordingDiscovered,
     TranscriptReady,
 )
+from dealtalk.pipeline.store.rollups import refresh_call
 from dealtalk.pipeline.store.schema import (
     ActionItemRow,
     CallRow,
@@ -124,6 +125,11 @@ def save_transcript(session: Session, ready: TranscriptReady, doc: TranscriptDoc
 
 
 def save_insights(session: Session, ready: InsightsReady, doc: InsightsDoc, *, version: str) -> None:
+    with refresh_call(session, ready.recording_id):  # the risk rollups follow the call's risk signals
+        _save_insights(session, ready, doc, version=version)
+
+
+def _save_insights(session: Session, ready: InsightsReady, doc: InsightsDoc, *, version: str) -> None:
     recording_id = ready.recording_id
     for table in (RiskRow, ActionItemRow):
         session.execute(delete(table).where(table.recording_id == recording_id))
@@ -179,16 +185,17 @@ def save_insights(session: Session, ready: InsightsReady, doc: InsightsDoc, *, v
 
 def save_publication(session: Session, published: CallPublished) -> None:
     recording_id = published.recording_id
-    link = session.get(LinkRow, recording_id)
-    if link is None:
-        link = LinkRow(recording_id=recording_id)
-        session.add(link)
-    link.opportunity_id = published.opportunity_id
-    link.method = published.link_method
-    link.detail = published.link_detail
-    link.opportunity_name = published.opportunity_name
-    link.account_name = published.account_name
-    link.linked_at = utcnow()
+    with refresh_call(session, recording_id):  # the risk rollups count per opportunity and account
+        link = session.get(LinkRow, recording_id)
+        if link is None:
+            link = LinkRow(recording_id=recording_id)
+            session.add(link)
+        link.opportunity_id = published.opportunity_id
+        link.method = published.link_method
+        link.detail = published.link_detail
+        link.opportunity_name = published.opportunity_name
+        link.account_name = published.account_name
+        link.linked_at = utcnow()
     publication = session.get(PublicationRow, recording_id)
     if publication is None:
         publication = PublicationRow(recording_id=recording_id, publish_count=0)
