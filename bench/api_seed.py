@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import get_args
 
 from sqlalchemy import text
 
+from dealtalk.pipeline.documents import RiskLabel
 from dealtalk.pipeline.store import Database
 
 __all__ = ["LABELS", "owner_of", "seed", "write_crm"]
 
-LABELS = (
-    "competitor_mention",
-    "price_objection",
-    "discount_request",
-    "budget_constraint",
-    "timeline_slip",
-    "decision_maker_absent",
-    "stakeholder_change",
-    "contract_termination_threat",
-    "procurement_tender",
-    "legal_or_compliance_concern",
-    "low_engagement",
-    "scope_reduction",
-)
+LABELS: tuple[str, ...] = get_args(RiskLabel)  # the closed taxonomy of the contracts
 USERS, MANAGERS, ACCOUNTS, OPPORTUNITIES = 100, 10, 1000, 5000
 
 

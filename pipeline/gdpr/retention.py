@@ -20,7 +20,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from dealtalk.pipeline.documents import BlobRef, InsightsDoc, MeetingInfo, Participant, TranscriptDoc
-from dealtalk.pipeline.events import InsightsReady, TranscriptReady
+from dealtalk.pipeline.events import InsightsReady
 from dealtalk.pipeline.gdpr.audit import record_audit
 from dealtalk.pipeline.gdpr.identity import name_pattern
 from dealtalk.pipeline.gdpr.records import EventRewrite, busy_stage, rewrite_stored_events
@@ -32,7 +32,8 @@ from dealtalk.pipeline.gdpr.redact import (
     redact_meeting,
     redact_transcript,
 )
-from dealtalk.pipeline.store.projections import save_insights, save_transcript
+from dealtalk.pipeline.gdpr.rewrite import store_transcript
+from dealtalk.pipeline.store.projections import save_insights
 from dealtalk.pipeline.store.rollups import refresh_call
 from dealtalk.pipeline.store.schema import (
     ActionItemRow,
@@ -196,20 +197,12 @@ def _expire_transcript(resources: Resources, session: Session, recording_id: str
             speakers=frozenset(s.id for s in doc.speakers), pattern=pattern, marker=RETIRED, rename=pseudonym
         )
         new_doc = redact_transcript(doc, redaction)
-        ref = resources.blobs.put_bytes(new_doc.model_dump_json().encode(), content_type="application/json")
-        mapping[call.transcript_sha256] = ref
         audio = BlobRef(sha256=recording.audio_sha256 or "0" * 64, size_bytes=recording.audio_size_bytes or 0)
-        ready = TranscriptReady(
-            recording_id=recording_id,
-            trace_id=recording.trace_id,
-            transcript=ref,
-            audio=audio,
-            meeting=new_meeting,
-            language=new_doc.language,
-            duration_s=new_doc.duration_s,
-            models=new_doc.models,
+        ready = store_transcript(
+            session, resources.blobs, recording, new_doc, audio, new_meeting, version=call.version
         )
-        save_transcript(session, ready, new_doc, version=call.version)
+        ref = ready.transcript
+        mapping[call.transcript_sha256] = ref
         raw_insights = _read(resources, insight.insights_sha256) if insight else None
         if insight is not None and raw_insights is not None:
             if resources.settings.gdpr.pseudonymise_insights:

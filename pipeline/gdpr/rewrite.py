@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from dealtalk.pipeline.blobs import BlobStore
 from dealtalk.pipeline.documents import BlobRef, InsightsDoc, MeetingInfo, TranscriptDoc
 from dealtalk.pipeline.events import AudioStored, InsightsReady, TranscriptReady, parse_event
 from dealtalk.pipeline.gdpr.audio import silence_spans
@@ -43,7 +44,7 @@ from dealtalk.pipeline.store.schema import (
 if TYPE_CHECKING:
     from dealtalk.pipeline.resources import Resources
 
-__all__ = ["delete_recording", "redact_recording", "stored_doc"]
+__all__ = ["delete_recording", "redact_recording", "store_transcript", "stored_doc"]
 
 
 def delete_recording(session: Session, recording_id: str) -> tuple[dict[str, int], set[str]]:
@@ -136,20 +137,9 @@ def redact_recording(
         counts["unlocated"] = 1
     if doc is not None and call is not None:
         new_doc = redact_transcript(doc, redaction)
-        transcript_ref = blobs.put_bytes(new_doc.model_dump_json().encode(), content_type="application/json")
-        mapping[call.transcript_sha256] = transcript_ref
         counts["segments_erased"] = sum(s.speaker in speakers for s in doc.segments)
-        ready = TranscriptReady(
-            recording_id=recording_id,
-            trace_id=recording.trace_id,
-            transcript=transcript_ref,
-            audio=audio,
-            meeting=new_meeting,
-            language=new_doc.language,
-            duration_s=new_doc.duration_s,
-            models=new_doc.models,
-        )
-        save_transcript(session, ready, new_doc, version=call.version)
+        ready = store_transcript(session, blobs, recording, new_doc, audio, new_meeting, version=call.version)
+        mapping[call.transcript_sha256] = ready.transcript
         insights: InsightsDoc | None = stored_doc(
             resources, insight.insights_sha256 if insight else None, InsightsDoc
         )
@@ -165,7 +155,7 @@ def redact_recording(
             save_insights(
                 session,
                 InsightsReady(
-                    **ready.follow(), transcript=transcript_ref, insights=insights_ref, meeting=new_meeting
+                    **ready.follow(), transcript=ready.transcript, insights=insights_ref, meeting=new_meeting
                 ),
                 new_insights,
                 version=insight.version,
@@ -182,6 +172,32 @@ def redact_recording(
         session, recording_id, EventRewrite(new_meeting, mapping, pattern)
     )
     return counts, {old for old, new in mapping.items() if new is None or new.sha256 != old}
+
+
+def store_transcript(
+    session: Session,
+    blobs: BlobStore,
+    recording: RecordingRow,
+    doc: TranscriptDoc,
+    audio: BlobRef,
+    meeting: MeetingInfo,
+    *,
+    version: str,
+) -> TranscriptReady:
+    """Put a rewritten transcript in the blob store and the store's rows (as the transcribe stage would)."""
+    ref = blobs.put_bytes(doc.model_dump_json().encode(), content_type="application/json")
+    ready = TranscriptReady(
+        recording_id=recording.recording_id,
+        trace_id=recording.trace_id,
+        transcript=ref,
+        audio=audio,
+        meeting=meeting,
+        language=doc.language,
+        duration_s=doc.duration_s,
+        models=doc.models,
+    )
+    save_transcript(session, ready, doc, version=version)
+    return ready
 
 
 def _teams_transcripts(session: Session, recording_id: str) -> set[str]:
