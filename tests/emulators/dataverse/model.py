@@ -140,8 +140,13 @@ def builtin_tables() -> dict[str, Table]:
             _c("internalemailaddress", "String", max_length=100),
             _c("azureactivedirectoryobjectid", "Uniqueidentifier"),
             _c("isdisabled", "Boolean"),
+            # The user's manager (Dataverse's "Manager" lookup): the API's team scope follows it.
+            _c("parentsystemuserid", "Lookup", targets=("systemuser",)),
         ],
     )
+    systemuser.navigations = {
+        "parentsystemuserid": Navigation("parentsystemuserid", "parentsystemuserid", "systemuser")
+    }
     account = _table(
         "account",
         "accounts",
