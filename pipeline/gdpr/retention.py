@@ -145,8 +145,10 @@ def _audit(resources: Resources, report: RetentionReport, actor: str) -> None:
 
 
 def _kafka_warnings(resources: Resources) -> list[str]:
+    from dealtalk.pipeline.resources import runs_distributed
+
     settings = resources.settings
-    if settings.bus.kind != "kafka" or not settings.gdpr.transcript_retention_days:
+    if not runs_distributed(settings) or not settings.gdpr.transcript_retention_days:
         return []
     limit_ms = settings.gdpr.transcript_retention_days * _DAY_MS
     return [
