@@ -26,6 +26,9 @@ __all__ = ["GraphIngest", "GraphRuntime", "Leadership", "NotificationQueue", "Sy
 
 logger = logging.getLogger(__name__)
 
+# After a failed round, the next one starts this soon (or after the interval, when that is shorter).
+_RETRY_AFTER_FAILURE_S = 30.0
+
 
 @dataclass(frozen=True, slots=True)
 class SyncOutcome:
@@ -58,13 +61,20 @@ class GraphIngest:
         with self._lock:
             organizer_ids = self.discovery.organizer_ids()
             done: dict[str, str] = {}
+            failure: DealtalkError | None = None
             if self.subscriptions is not None:
-                done = self.subscriptions.ensure(organizer_ids)
+                try:
+                    done = self.subscriptions.ensure(organizer_ids)
+                except DealtalkError as exc:
+                    failure = exc  # the delta sync still runs: it finds what a missing webhook would say
             else:
                 logger.warning(
                     "no DEALTALK_GRAPH__NOTIFICATION_URL: only the periodic delta sync discovers calls"
                 )
-            return SyncOutcome(done, self.discovery.run_delta_sync(organizer_ids))
+            outcome = SyncOutcome(done, self.discovery.run_delta_sync(organizer_ids))
+            if failure is not None:
+                raise failure
+            return outcome
 
     def handle(self, work: NotificationWork) -> None:
         """Act on one webhook item (see the module docstring)."""
@@ -110,7 +120,10 @@ class GraphIngest:
                         self.sync()
                     except DealtalkError as exc:
                         # Logged, not raised: a throttled or misconfigured round must not end the service.
+                        # The next round comes sooner than a full interval: a subscription Graph could not
+                        # validate, or a throttled page, should not wait 15 minutes for the next try.
                         logger.warning("Graph sync failed (retriable=%s): %s", exc.retriable, exc)
+                        last_sync -= max(0.0, interval_s - _RETRY_AFTER_FAILURE_S)
                 stop.wait(check_s)
         finally:
             if leadership is not None and leadership.held:

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from dealtalk.ingest.graph.errors import GraphFailure, graph_error
 from dealtalk.ingest.graph.session import GraphSession
 from dealtalk.ingest.graph.state import DiscoveryState, SubscriptionRecord
-from dealtalk.pipeline.errors import ConfigurationError, TransientError
+from dealtalk.pipeline.errors import ConfigurationError, DealtalkError, TransientError
 
 __all__ = ["SubscriptionManager", "SubscriptionPlan"]
 
@@ -74,19 +74,27 @@ class SubscriptionManager:
         now = datetime.now(UTC)
         done: dict[str, str] = {}
         current = {s.organizer_id: s for s in self._state.subscriptions()}
+        failures: list[DealtalkError] = []
         for organizer_id in organizer_ids:
             record = current.get(organizer_id)
-            if record is None:
-                self._create(organizer_id)
-                done[organizer_id] = "created"
-            elif datetime.fromisoformat(record.expires) - now <= self._plan.renew_before:
-                done[organizer_id] = "renewed" if self._renew(record) else "created"
-            else:
-                done[organizer_id] = "kept"
+            try:
+                if record is None:
+                    self._create(organizer_id)
+                    done[organizer_id] = "created"
+                elif datetime.fromisoformat(record.expires) - now <= self._plan.renew_before:
+                    done[organizer_id] = "renewed" if self._renew(record) else "created"
+                else:
+                    done[organizer_id] = "kept"
+            except DealtalkError as exc:
+                # One seller's subscription failing must not leave the others without theirs.
+                done[organizer_id] = "failed"
+                failures.append(exc)
         for organizer_id, record in current.items():
             if organizer_id not in organizer_ids:
                 self._delete(record)
                 done[organizer_id] = "deleted"
+        if failures:
+            raise failures[0]
         return done
 
     def _expiry(self) -> datetime:

@@ -9,14 +9,15 @@ from datetime import timedelta
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from dealtalk.api.app import create_app
 from dealtalk.ingest.graph.factory import load_graph_ingest, load_graph_session
 from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.documents import LanguageHint
 from dealtalk.pipeline.events import RecordingDiscovered
-from dealtalk.pipeline.store import open_database
+from dealtalk.pipeline.store import Database, open_database
+from dealtalk.pipeline.store.coordination import GraphStateRow
 from dealtalk.pipeline.store.graph_state import DatabaseDiscoveryState
 from dealtalk.pipeline.store.schema import BusMessageRow, RecordingRow
 from tests.emulators.graph import Tenant
@@ -25,6 +26,14 @@ from tests.emulators.identity import AppRegistration, TokenIssuer
 from .conftest import APP_ID, APP_SECRET, GRAPH, GRAPH_ROLES
 
 MARK = "mark.jansen@schoonenberg.nl"
+
+
+def _fresh_state(database_url: str) -> Database:
+    """Start from a tenant nobody synced yet, whatever an earlier test left in the session's database."""
+    database = open_database(database_url)
+    with database.session() as session:
+        session.execute(delete(GraphStateRow))
+    return database
 
 
 def _wait(condition: Callable[[], bool], timeout_s: float = 20.0) -> bool:
@@ -91,7 +100,7 @@ def test_discovery_state_in_the_database_is_shared_by_replicas(
     graph_settings: Settings, database_url: str
 ) -> None:
     """Two replicas' ingests on one database: what one emitted, the other does not emit again."""
-    database = open_database(database_url)
+    database = _fresh_state(database_url)
     first: list[RecordingDiscovered] = []
     second: list[RecordingDiscovered] = []
     sessions = [load_graph_session(graph_settings) for _ in range(2)]
@@ -142,7 +151,7 @@ def test_replayed_and_stale_notifications_register_nothing_twice(
     from dealtalk.pipeline.bus.embedded import EmbeddedBus
     from dealtalk.pipeline.bus.outlet import EmbeddedOutlet
 
-    database = open_database(database_url)
+    database = _fresh_state(database_url)
     session = load_graph_session(graph_settings)
     try:
         outlet = EmbeddedOutlet(EmbeddedBus(database, graph_settings.bus))
