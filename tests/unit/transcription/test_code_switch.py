@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from dealtalk.transcription.code_switch import MARGIN, phrases, refit_languages
+from dealtalk.transcription.code_switch import ENGLISH_PRIOR, MARGIN, phrases, refit_languages
 from dealtalk.transcription.types import AsrSegment, AsrWord, SpeechRegion
 
 
@@ -104,3 +104,14 @@ def test_one_allowed_language_or_well_heard_speech_decodes_nothing_again() -> No
     assert refit_languages(asr, np.zeros(32000, np.float32), [clear], allowed=("nl", "en")) == ([clear], 0)  # type: ignore[arg-type]
     assert refit_languages(asr, np.zeros(96000, np.float32), [CHUNK], allowed=("en",)) == ([CHUNK], 0)  # type: ignore[arg-type]
     assert asr.calls == []
+
+
+def test_becoming_english_needs_more_than_becoming_dutch() -> None:
+    """Whisper favours English: a Dutch phrase that English explains only by ``MARGIN`` stays Dutch."""
+    dutch = _segment("nl", CHUNK.words)
+    asr = DecodesPerLanguage({"en": -0.4, "nl": -0.4 - MARGIN - 0.05})
+    out, switched = refit_languages(asr, np.zeros(16000 * 6, np.float32), [dutch], allowed=("nl", "en"))  # type: ignore[arg-type]
+    assert switched == 0 and out == [dutch]
+    asr = DecodesPerLanguage({"en": -0.4, "nl": -0.4 - MARGIN - ENGLISH_PRIOR - 0.05})
+    out, switched = refit_languages(asr, np.zeros(16000 * 6, np.float32), [dutch], allowed=("nl", "en"))  # type: ignore[arg-type]
+    assert switched >= 1 and "en" in {s.language for s in out}
