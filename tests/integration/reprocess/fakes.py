@@ -109,7 +109,7 @@ class ScriptTranscriber:
     def recognise_words(
         self, audio_path: Path, context: CallContext, *, progress: ProgressHook | None = None
     ) -> RecognisedWords:
-        raise NotImplementedError("the reprocess tests never re-time a Teams transcript")
+        raise AssertionError("the reprocess tests never re-time a Teams transcript: nothing may ask this fake to")
 
 
 class KeywordEngine:
