@@ -6,7 +6,9 @@ Scores the product (the union of rules and heads, plus the call-context refineme
 * holdout and holdout2 (no longer sealed: part of heads-4's training data since issue 13),
 * sealed3 utterances and sealed3 whole calls (``nlp/data/sealed3``, written blind for issue 13), next to the
   base commit's scores on them (``bench/results/nlp_sealed3_before.json``, recorded by ``bench/nlp_score.py``
-  before any change).
+  before any change),
+* sealed4 (``nlp/data/sealed4``, written blind after nlp3 landed): read from its one scoring,
+  ``bench/results/nlp_sealed4_before.json``; this report never scores it again.
 
 Also the variants (lexicon baseline, rules only, heads only, union) on dev, a reliability table per label on
 sealed3, and which set was seen when. Only aggregate figures: never a sealed text or a per-item error.
@@ -34,6 +36,9 @@ from dealtalk.pipeline.config import Settings  # noqa: E402
 
 BEFORE = ROOT / "bench" / "results" / "nlp_sealed3_before.json"
 AFTER = ROOT / "bench" / "results" / "nlp_sealed3_after.json"
+# sealed4: written blind after nlp3's changes had landed, scored once by ``bench/nlp_score.py`` (never here).
+SEALED4 = ROOT / "bench" / "results" / "nlp_sealed4_before.json"
+SEALED4_CODE = "28fd6bd"
 OPEN_SETS = ("dev", "holdout", "holdout2")
 ASR_SEED = 7919
 TARGET = 0.85  # risk micro-F1, sentiment macro-F1, action F1
@@ -48,6 +53,9 @@ SEEN = {
     "dev calls": "4 whole calls written in nlp3 (train style, the rules in view): whole-call regression only",
     "sealed3 utterances": "written blind for issue 13; scored once with the base commit, once with the final code",
     "sealed3 calls": "written blind for issue 13; scored once with the base commit, once with the final code",
+    "sealed4 utterances": "written blind on 2026-12-07 after nlp3's code landed; scored once (commit 28fd6bd, "
+    "nlp3's final code): unseen figures of the current code, and the base row of the next round",
+    "sealed4 calls": "as sealed4 utterances",
 }
 
 
@@ -115,13 +123,13 @@ def per_label(columns: list[tuple[str, dict[str, Any]]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def by_language(before: dict[str, Any], after: dict[str, Any]) -> str:
+def by_language(runs: list[tuple[str, dict[str, Any]]], sealed: str = "sealed3") -> str:
     lines = [
-        "| sealed3 part | language | code | n / marked | risk micro-F1 | sentiment macro-F1 | action F1 "
+        f"| {sealed} part | language | code | n / marked | risk micro-F1 | sentiment macro-F1 | action F1 "
         "| risks found | targets |",
         "|---|---|---|---:|---:|---:|---:|---:|---|",
     ]
-    for code, scores in (("base", before), ("final", after)):
+    for code, scores in runs:
         for lang, row in scores.get("utterances", {}).get("by_language", {}).items():
             lines.append(
                 f"| utterances | {lang} | {code} | {row['n']} | {row['risk_micro_f1']:.3f} "
@@ -258,6 +266,12 @@ def main() -> None:
                 row = flat(name, scores[part], part)
                 rows.append((code, row))
                 columns.append((f"{name} {code.split()[0]}", row))
+    sealed4 = json.loads(SEALED4.read_text(encoding="utf-8")) if SEALED4.is_file() else {}
+    for part, name in (("utterances", "sealed4 utterances"), ("calls", "sealed4 calls")):
+        if part in sealed4:
+            row = flat(name, sealed4[part], part)
+            rows.append((f"{SEALED4_CODE} (scored once)", row))
+            columns.append((name, row))
     seen = "| set | seen when |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in SEEN.items())
     text = (
         "# Insight stage evaluated (issue 13)\n\n"
@@ -270,7 +284,11 @@ def main() -> None:
         + "\n## Per risk label (union; whole calls with the context refinements)\n\n"
         + per_label(columns)
         + "\n## sealed3 per language\n\n"
-        + by_language(before, after)
+        + by_language([("base", before), ("final", after)])
+        + "\n## sealed4 per language (scored once, commit "
+        + SEALED4_CODE
+        + ")\n\n"
+        + by_language([(SEALED4_CODE, sealed4)], "sealed4")
         + "\n## Reliability of the reported confidence, per label (sealed3, final code)\n\n"
         + reliability(after, "utterances")
         + "\n"
