@@ -109,7 +109,9 @@ class ScriptTranscriber:
     def recognise_words(
         self, audio_path: Path, context: CallContext, *, progress: ProgressHook | None = None
     ) -> RecognisedWords:
-        raise AssertionError("the reprocess tests never re-time a Teams transcript: nothing may ask this fake to")
+        raise AssertionError(
+            "the reprocess tests never re-time a Teams transcript: nothing may ask this fake to"
+        )
 
 
 class KeywordEngine:
