@@ -129,7 +129,9 @@ class SpeechSettings(_Group):
 
 
 class NlpSettings(_Group):
-    # Competitor names the risk rules look for, on top of the CRM's competitor table.
+    # Competitor names the risk rules always look for. With a CRM (``crm.backend``) its competitor table is
+    # added, and the opportunity's own competitors where the opportunity is known before the insights are
+    # computed (``dealtalk reprocess`` of a linked call); see ``crm.competitors_from_crm``.
     competitors: tuple[str, ...] = (
         "Hago",
         "CSU",
@@ -181,6 +183,11 @@ class CrmSettings(_Group):
     backend: Literal["fixture", "dataverse"] = "fixture"
     # Empty means the bundled sample tenant.
     fixture_path: Path | None = None
+    # Add the CRM's competitor table (Dataverse ``competitor``, or the fixture's ``competitors``) to the
+    # configured ``nlp.competitors``; false: the configured names only.
+    competitors_from_crm: bool = True
+    # How long a read of the competitor table is used before the CRM is read again (per process).
+    competitors_ttl_min: float = Field(default=60.0, gt=0)
 
 
 class PublisherSettings(_Group):

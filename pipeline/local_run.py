@@ -27,6 +27,7 @@ def process_audio(
     language: str | None = None,
     speakers: tuple[int | None, int | None, int | None] = (None, None, None),
     progress: ProgressHook | None = None,
+    competitors: tuple[str, ...] | None = None,
 ) -> CallResult:
     """Transcribe, diarize and analyse one file, the same way the stages do.
 
@@ -34,6 +35,8 @@ def process_audio(
         path: the audio file; a ``<name>.meeting.json`` sidecar beside it supplies the meeting when present.
         language: "nl" or "en" to force the language; None for the configured/auto behaviour.
         speakers: (exact count, minimum, maximum) hints; None where not given.
+        competitors: the names the insights look for (the composition root's configured ∪ CRM names);
+            None means the configured ones. The ASR's hotwords are the configured names either way.
 
     Raises:
         InvalidInput: the file is missing or cannot be decoded (the message says why).
@@ -41,13 +44,14 @@ def process_audio(
     if not path.is_file():
         raise InvalidInput(f"{path} does not exist or is not a file")
     meeting, recording_id = read_meeting(path, settings.tenant)
-    competitors = tuple(dict.fromkeys(settings.nlp.competitors))
-    context = call_context(recording_id, meeting, settings.speech, settings.tenant, competitors)
+    configured = tuple(dict.fromkeys(settings.nlp.competitors))
+    context = call_context(recording_id, meeting, settings.speech, settings.tenant, configured)
     exact, minimum, maximum = speakers
     if language is not None:
         context = replace(context, language=language)
     if exact is not None or minimum is not None or maximum is not None:
         context = replace(context, num_speakers=exact, min_speakers=minimum, max_speakers=maximum)
     transcript = transcriber.transcribe(path, context, progress=progress)
-    insights = engine.analyze(transcript, insight_context(meeting, settings.tenant, competitors))
+    names = configured if competitors is None else competitors
+    insights = engine.analyze(transcript, insight_context(meeting, settings.tenant, names))
     return CallResult.join(transcript, insights)

@@ -22,6 +22,7 @@ from dealtalk.pipeline.bus.embedded import EmbeddedBus
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
 from dealtalk.pipeline.bus.outlet import EmbeddedOutlet, EventOutlet, KafkaOutlet
 from dealtalk.pipeline.config import Settings
+from dealtalk.pipeline.errors import ConfigurationError
 from dealtalk.pipeline.gdpr.consent import ConsentScreen, GroupMembership, TranscriptGuard
 from dealtalk.pipeline.progress import ProgressHook
 from dealtalk.pipeline.runtime.embedded import WorkerStats
@@ -33,8 +34,10 @@ from dealtalk.transcription.protocols import CallTranscriber
 
 if TYPE_CHECKING:
     from dealtalk.ingest.graph.service import GraphIngest, GraphRuntime
+    from dealtalk.publisher.competitors import CompetitorNames
+    from dealtalk.publisher.crm import CompetitorReader
 
-__all__ = ["STAGE_NAMES", "Resources", "StageName", "runs_distributed"]
+__all__ = ["STAGE_NAMES", "Resources", "StageName", "load_competitor_names", "runs_distributed"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +49,29 @@ def runs_distributed(settings: Settings) -> bool:
 
 class Closeable(Protocol):
     def close(self) -> None: ...
+
+
+def load_competitor_names(
+    settings: Settings, *, reader: Callable[[], CompetitorReader] | None = None
+) -> CompetitorNames:
+    """The competitor names calls are analysed with: ``nlp.competitors`` ∪ the CRM's table (cached).
+
+    Args:
+        reader: builds the CRM reader to share (``Resources``); None builds one that the result owns (close
+            it). A CRM that cannot be configured (incomplete Dataverse settings, a missing fixture) is logged
+            and leaves the configured names alone, as a CRM that is down does.
+    """
+    from dealtalk.publisher.competitors import CompetitorNames
+    from dealtalk.publisher.factory import load_crm_reader
+
+    crm: CompetitorReader | None = None
+    if settings.crm.competitors_from_crm:
+        try:
+            crm = reader() if reader is not None else load_crm_reader(settings)
+        except ConfigurationError as exc:
+            logger.warning("competitors: the CRM's competitor table is not read: %s", exc)
+    ttl_s = settings.crm.competitors_ttl_min * 60.0
+    return CompetitorNames(settings.nlp.competitors, crm, ttl_s=ttl_s, owns_reader=reader is None)
 
 
 StageName = Literal["fetch", "transcribe", "analyze", "publish"]
@@ -210,9 +236,17 @@ class Resources:
     def transcript_guard(self) -> TranscriptGuard:
         return TranscriptGuard(self.database, self.settings.gdpr, self.opt_out_group())
 
+    def competitor_names(self) -> CompetitorNames:
+        """Configured competitor names ∪ the CRM's competitor table, read once per TTL (see ``CrmSettings``)."""
+        if "competitor_names" not in self._cache:
+            self._cache["competitor_names"] = load_competitor_names(self.settings, reader=self._crm_reader)
+        names: CompetitorNames = self._cache["competitor_names"]
+        return names
+
     @property
     def competitors(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(self.settings.nlp.competitors))
+        """The competitor names for a call whose opportunity is not known yet (configured ∪ the CRM's)."""
+        return self.competitor_names()()
 
     # --- stages ----------------------------------------------------------------------------------------
     def stages(
@@ -243,7 +277,9 @@ class Resources:
                         blobs=self.blobs,
                         speech=settings.speech,
                         tenant=settings.tenant,
-                        competitors=self.competitors,
+                        # ASR hotwords: the configured names only; a CRM table of any size would flood
+                        # Whisper's prompt, and this list is fixed when the stage is built.
+                        competitors=tuple(dict.fromkeys(settings.nlp.competitors)),
                         progress=progress,
                         guard=self.transcript_guard(),
                     )
@@ -254,7 +290,7 @@ class Resources:
                         engine=self.insight_engine(),
                         blobs=self.blobs,
                         tenant=settings.tenant,
-                        competitors=self.competitors,
+                        competitors=self.competitor_names(),
                     )
                 )
             else:

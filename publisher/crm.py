@@ -1,9 +1,10 @@
 """What the publish stage reads from the CRM: the few Dataverse rows that link a meeting to an opportunity.
 
 The rows are frozen dataclasses in Dataverse's vocabulary (``systemuser``, ``contact``, ``account``,
-``opportunity``, ``appointment``). Two readers produce them behind the ``CrmReader`` protocol: the fixture
-(``ingest/samples/crm.json``) and the Dataverse Web API. The resolution rules in ``rules.py`` only see rows,
-so both backends link a meeting the same way.
+``opportunity``, ``appointment``, ``competitor``). Two readers produce them behind the ``CrmReader`` and
+``CompetitorReader`` protocols: the fixture (``ingest/samples/crm.json``) and the Dataverse Web API. The
+resolution rules in ``rules.py`` only see rows, so both backends link a meeting the same way; the competitor
+rows feed the names the insight rules look for (``publisher/competitors.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from typing import Protocol
 __all__ = [
     "Account",
     "Appointment",
+    "Competitor",
+    "CompetitorReader",
     "Contact",
+    "CrmBackend",
     "CrmReader",
     "Opportunity",
     "SystemUser",
@@ -72,6 +76,14 @@ class Appointment:
     scheduled_start: datetime | None
 
 
+@dataclass(frozen=True, slots=True)
+class Competitor:
+    """A ``competitor`` row (a business competing for a sale): ``competitorid`` and ``name``."""
+
+    id: str
+    name: str
+
+
 class CrmReader(Protocol):
     """Read access to the CRM rows the resolution rules need. Implementations never raise for "not found"."""
 
@@ -98,3 +110,26 @@ class CrmReader(Protocol):
 
     def account(self, account_id: str) -> Account | None:
         """One account by id; None when it does not exist."""
+
+
+class CompetitorReader(Protocol):
+    """Read access to the CRM's ``competitor`` table and its N:N with ``opportunity``.
+
+    Unlike ``CrmReader`` lookups these may raise ``DealtalkError`` when the CRM cannot be read (the caller,
+    ``CompetitorNames``, keeps the last known names then).
+    """
+
+    @property
+    def description(self) -> str:
+        """Where the rows come from, for messages."""
+
+    def competitors(self) -> Sequence[Competitor]:
+        """Every row of the competitor table."""
+
+    def opportunity_competitors(self, opportunity_id: str) -> Sequence[Competitor]:
+        """The competitors associated with one opportunity (``opportunitycompetitors_association``); empty
+        when it has none or does not exist."""
+
+
+class CrmBackend(CrmReader, CompetitorReader, Protocol):
+    """What a CRM backend (the fixture, Dataverse) reads: the resolution rows and the competitors."""

@@ -8,7 +8,7 @@ Heavy clients (MSAL, httpx) are imported only when a Dataverse backend is chosen
 from __future__ import annotations
 
 from dealtalk.pipeline.config import Settings
-from dealtalk.publisher.crm import CrmReader
+from dealtalk.publisher.crm import CrmBackend, CrmReader
 from dealtalk.publisher.dryrun import DryRunPublisher
 from dealtalk.publisher.fixture import FixtureCrmReader
 from dealtalk.publisher.protocols import ActivityPublisher, OpportunityResolver
@@ -18,8 +18,8 @@ from dealtalk.publisher.schema import ActivitySchema
 __all__ = ["load_crm_reader", "load_publisher", "load_resolver"]
 
 
-def load_crm_reader(settings: Settings) -> CrmReader:
-    """The CRM rows for resolution and activity parties: the fixture file or Dataverse.
+def load_crm_reader(settings: Settings) -> CrmBackend:
+    """The CRM rows for resolution, activity parties and competitors: the fixture file or Dataverse.
 
     Raises:
         ConfigurationError: the fixture is unreadable, or Dataverse settings are incomplete.

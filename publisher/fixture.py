@@ -1,8 +1,20 @@
-"""The CRM fixture: Dataverse-shaped rows in one JSON file (``ingest/samples/crm.json``), a ``CrmReader``.
+"""The CRM fixture: Dataverse-shaped rows in one JSON file (``ingest/samples/crm.json``), a ``CrmReader`` and
+a ``CompetitorReader``.
 
 The file holds the entity sets the resolution rules use, with Dataverse's column names (``systemusers``,
 ``accounts``, ``contacts``, ``opportunities``, ``appointments``, ``competitors``), so the same file seeds the
 Dataverse emulator and feeds the embedded demo. It is validated once, at load time.
+
+Competitors are ``competitor`` rows (``competitorid``, ``name``; an older fixture's rows without an id are
+accepted but cannot be linked). Which competitors an opportunity has (Dataverse's N:N
+``opportunitycompetitors_association``) is the list ``opportunitycompetitors``, one row per pair in the shape
+of its intersect table ``opportunitycompetitors``::
+
+    "opportunitycompetitors": [
+      {"opportunityid": "5b3faca1-…", "competitorid": "ddf179e7-…"}
+    ]
+
+A pair that names an opportunity or competitor the file does not hold is refused at load time.
 """
 
 from __future__ import annotations
@@ -12,11 +24,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 import dealtalk.ingest
 from dealtalk.pipeline.errors import ConfigurationError
-from dealtalk.publisher.crm import Account, Appointment, Contact, Opportunity, SystemUser
+from dealtalk.publisher.crm import Account, Appointment, Competitor, Contact, Opportunity, SystemUser
 from dealtalk.publisher.rules import normalize_email
 
 __all__ = ["CrmFixture", "FixtureCrmReader", "bundled_fixture_path", "load_fixture"]
@@ -66,7 +78,13 @@ class _AppointmentRow(_Row):
 
 
 class _CompetitorRow(_Row):
+    competitorid: str | None = None
     name: str
+
+
+class _OpportunityCompetitorRow(_Row):
+    opportunityid: str
+    competitorid: str
 
 
 class CrmFixture(BaseModel):
@@ -80,6 +98,22 @@ class CrmFixture(BaseModel):
     opportunities: tuple[_OpportunityRow, ...] = ()
     appointments: tuple[_AppointmentRow, ...] = ()
     competitors: tuple[_CompetitorRow, ...] = ()
+    opportunitycompetitors: tuple[_OpportunityCompetitorRow, ...] = ()
+
+    @model_validator(mode="after")
+    def _links_point_at_rows(self) -> CrmFixture:
+        opportunities = {o.opportunityid.lower() for o in self.opportunities}
+        competitors = {c.competitorid.lower() for c in self.competitors if c.competitorid}
+        for link in self.opportunitycompetitors:
+            if link.opportunityid.lower() not in opportunities:
+                raise ValueError(
+                    f"opportunitycompetitors names opportunity {link.opportunityid}, not in the file"
+                )
+            if link.competitorid.lower() not in competitors:
+                raise ValueError(
+                    f"opportunitycompetitors names competitor {link.competitorid}, not in the file"
+                )
+        return self
 
 
 def bundled_fixture_path() -> Path:
@@ -151,6 +185,16 @@ class FixtureCrmReader:
             )
             for a in fixture.appointments
         )
+        self._competitors = tuple(
+            Competitor((c.competitorid or "").lower(), c.name) for c in fixture.competitors
+        )
+        by_id = {c.id: c for c in self._competitors if c.id}
+        self._opportunity_competitors: dict[str, tuple[Competitor, ...]] = {}
+        for link in fixture.opportunitycompetitors:
+            key = link.opportunityid.lower()
+            competitor = by_id[link.competitorid.lower()]
+            if competitor not in self._opportunity_competitors.get(key, ()):
+                self._opportunity_competitors[key] = (*self._opportunity_competitors.get(key, ()), competitor)
 
     @classmethod
     def from_path(cls, path: Path | None = None) -> FixtureCrmReader:
@@ -194,3 +238,9 @@ class FixtureCrmReader:
 
     def account(self, account_id: str) -> Account | None:
         return self._accounts.get(account_id.lower())
+
+    def competitors(self) -> Sequence[Competitor]:
+        return self._competitors
+
+    def opportunity_competitors(self, opportunity_id: str) -> Sequence[Competitor]:
+        return self._opportunity_competitors.get(opportunity_id.lower(), ())

@@ -80,14 +80,19 @@ def process(
     configure_logging("WARNING", settings.log_format)
     from dealtalk.nlp.engine import load_engine
     from dealtalk.pipeline.local_run import process_audio
+    from dealtalk.pipeline.resources import load_competitor_names
     from dealtalk.transcription.loader import load_transcriber
 
     transcriber = load_transcriber(settings)
     engine = load_engine(settings)
+    competitor_names = load_competitor_names(settings)
     failures = 0
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err_console
-    ) as bar:
+    with (
+        competitor_names,
+        Progress(
+            TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err_console
+        ) as bar,
+    ):
         for path in audio:
             task = bar.add_task(path.name, total=1)
 
@@ -105,6 +110,7 @@ def process(
                     language=None if language is LanguageChoice.auto else language.value,
                     speakers=(speakers, min_speakers, max_speakers),
                     progress=on_step,
+                    competitors=competitor_names(),
                 )
             except DealtalkError as exc:
                 failures += 1
@@ -135,10 +141,12 @@ def analyze(
     configure_logging("WARNING", settings.log_format)
     doc = transcript_from_json(transcript.read_bytes(), default_call_id=transcript.stem)
     from dealtalk.nlp.engine import load_engine
+    from dealtalk.pipeline.resources import load_competitor_names
 
     engine = load_engine(settings)
-    competitors = tuple(dict.fromkeys(settings.nlp.competitors))
-    context = insight_context(MeetingInfo(), settings.tenant, competitors)
+    with load_competitor_names(settings) as competitor_names:
+        # A transcript file carries no meeting: the configured and the CRM's competitor table names.
+        context = insight_context(MeetingInfo(), settings.tenant, competitor_names())
     if call_date is not None:
         context = replace(context, call_date=call_date.date())
     insights = engine.analyze(doc, context)

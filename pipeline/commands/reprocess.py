@@ -272,6 +272,7 @@ def _run(resources: Resources, run_id: str, *, publish: bool) -> None:
             blobs=resources.blobs,
             settings=run_settings,
             publish=_publisher(resources) if publish else None,
+            competitors=resources.competitor_names(),
         )
     left = len(run.recording_ids) - len(run.done)
     console.print(f"run {run_id}: {len(run.done)} call(s) done before, {left} to go")

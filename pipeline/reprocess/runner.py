@@ -22,10 +22,11 @@ from dealtalk.pipeline.progress import ProgressHook, no_progress
 from dealtalk.pipeline.reprocess.diff import diff_call
 from dealtalk.pipeline.reprocess.promote import make_current
 from dealtalk.pipeline.reprocess.runs import RunInfo, finish_run, record_result, stored_inputs
-from dealtalk.pipeline.stages.analyze import analyze_transcript
+from dealtalk.pipeline.stages.analyze import CompetitorNamesFor, analyze_transcript
 from dealtalk.pipeline.stages.publish import load_call_result
 from dealtalk.pipeline.stages.transcribe import stage_version, transcribe_audio
 from dealtalk.pipeline.store import Database
+from dealtalk.pipeline.store.queries import linked_opportunity
 from dealtalk.transcription.protocols import CallTranscriber
 
 __all__ = ["CallObserver", "RunDeps", "RunSummary", "run_locally"]
@@ -44,6 +45,9 @@ class RunDeps:
     settings: Settings
     # With a publisher, a changed result becomes the current one and is published to its activity.
     publish: Publish | None = None
+    # The competitor names for a call, given its linked opportunity (the composition root's configured ∪ CRM
+    # names); None: the configured names only.
+    competitors: CompetitorNamesFor | None = None
 
     @property
     def version(self) -> str:
@@ -124,7 +128,9 @@ def _one_call(
         summary.failures[recording_id] = reason
         return "failed", 0.0, 0.0
     settings = deps.settings
-    competitors = tuple(dict.fromkeys(settings.nlp.competitors))
+    configured = tuple(dict.fromkeys(settings.nlp.competitors))
+    # A stored call was linked when it was first published: its opportunity's own competitors count too.
+    names = deps.competitors(linked_opportunity(database, recording_id)) if deps.competitors else configured
     try:
         transcript = transcribe_audio(
             inputs.audio,
@@ -132,12 +138,12 @@ def _one_call(
             blobs=deps.blobs,
             speech=settings.speech,
             tenant=settings.tenant,
-            competitors=competitors,
+            competitors=configured,
             progress=observer.step,
         )
         observer.step("analyze", completed=0, total=1)
         insights = analyze_transcript(
-            transcript, engine=deps.engine, blobs=deps.blobs, tenant=settings.tenant, competitors=competitors
+            transcript, engine=deps.engine, blobs=deps.blobs, tenant=settings.tenant, competitors=names
         )
         observer.step("analyze", completed=1, total=1)
     except DealtalkError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -15,7 +16,11 @@ from dealtalk.pipeline.events import InsightsReady, TranscriptReady
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store.projections import save_insights
 
-__all__ = ["analyze_transcript", "build_analyze_stage", "insight_context"]
+__all__ = ["CompetitorNamesFor", "analyze_transcript", "build_analyze_stage", "insight_context"]
+
+# The competitor names to look for in a call: given the call's opportunity id when it is known, else None
+# (``publisher.competitors.CompetitorNames``: the configured names and the CRM's, cached).
+CompetitorNamesFor = Callable[[str | None], tuple[str, ...]]
 
 
 def insight_context(
@@ -49,10 +54,12 @@ def analyze_transcript(
 
 
 def build_analyze_stage(
-    *, engine: InsightEngine, blobs: BlobStore, tenant: TenantSettings, competitors: tuple[str, ...]
+    *, engine: InsightEngine, blobs: BlobStore, tenant: TenantSettings, competitors: CompetitorNamesFor
 ) -> Stage[TranscriptReady, InsightsReady]:
     def run(event: TranscriptReady) -> InsightsReady:
-        return analyze_transcript(event, engine=engine, blobs=blobs, tenant=tenant, competitors=competitors)
+        # The opportunity is resolved by the publish stage, after this one: no opportunity's own competitors.
+        names = competitors(None)
+        return analyze_transcript(event, engine=engine, blobs=blobs, tenant=tenant, competitors=names)
 
     def persist(session: Session, event: TranscriptReady, output: InsightsReady) -> None:
         doc = InsightsDoc.model_validate_json(blobs.read_bytes(output.insights))

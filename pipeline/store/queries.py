@@ -8,7 +8,7 @@ from dealtalk.pipeline.store.engine import Database
 from dealtalk.pipeline.store.schema import LinkRow, RecordingRow
 from dealtalk.publisher.protocols import OpportunityLink
 
-__all__ = ["manual_link", "recording_with_audio"]
+__all__ = ["linked_opportunity", "manual_link", "recording_with_audio"]
 
 
 def recording_with_audio(database: Database, sha256: str) -> str | None:
@@ -30,3 +30,10 @@ def manual_link(database: Database, recording_id: str) -> OpportunityLink | None
             opportunity_name=row.opportunity_name,
             account_name=row.account_name,
         )
+
+
+def linked_opportunity(database: Database, recording_id: str) -> str | None:
+    """The opportunity a recording is linked to (by resolution or by hand); None when unlinked or unknown."""
+    with database.session() as session:
+        row = session.get(LinkRow, recording_id)
+        return row.opportunity_id if row is not None else None

@@ -71,6 +71,7 @@ class DataverseClient:
         max_retry_wait_s: longest Retry-After slept through in-process.
         ca_bundle: CAs to trust; None uses the system store.
         backoff_base_s: first backoff step for 5xx/network errors (doubles, with jitter, up to 30 s).
+        transport: the httpx transport; None is the network (tests pass ``httpx.MockTransport``).
     """
 
     def __init__(
@@ -85,6 +86,7 @@ class DataverseClient:
         max_retry_wait_s: float = 60.0,
         ca_bundle: Path | None = None,
         backoff_base_s: float = 1.0,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.org_url = org_url.rstrip("/")
         self.root = api_root(org_url, api_version)
@@ -96,7 +98,9 @@ class DataverseClient:
         verify: ssl.SSLContext | bool = (
             ssl.create_default_context(cafile=str(ca_bundle)) if ca_bundle else True
         )
-        self._http = httpx.Client(timeout=timeout_s, verify=verify, follow_redirects=False)
+        self._http = httpx.Client(
+            timeout=timeout_s, verify=verify, follow_redirects=False, transport=transport
+        )
 
     def close(self) -> None:
         """Close the HTTP connections (Web API and identity platform); idempotent."""
@@ -133,9 +137,18 @@ class DataverseClient:
         return DataverseResponse(response.status_code, dict(response.headers), _json(response))
 
     def get_all(
-        self, path: str, *, purpose: str, page_size: int = 500, annotations: str = ""
+        self,
+        path: str,
+        *,
+        purpose: str,
+        page_size: int = 500,
+        annotations: str = "",
+        allow_not_found: bool = False,
     ) -> list[dict[str, Any]]:
-        """All rows of a collection query, following ``@odata.nextLink`` with the same page size."""
+        """All rows of a collection query, following ``@odata.nextLink`` with the same page size.
+
+        ``allow_not_found``: a 404 (the record a navigation path starts from does not exist) is no rows.
+        """
         prefer = f"odata.maxpagesize={page_size}" + (
             f',odata.include-annotations="{annotations}"' if annotations else ""
         )
@@ -144,9 +157,11 @@ class DataverseClient:
         while url is not None:
             relative = url.removeprefix(self.root)
             response = self.send(
-                DataverseRequest("GET", relative, headers={"Prefer": prefer}, purpose=purpose)
+                DataverseRequest("GET", relative, headers={"Prefer": prefer}, purpose=purpose),
+                allow_not_found=allow_not_found,
             )
-            assert response is not None
+            if response is None:
+                return rows
             rows.extend(response.body.get("value", []))
             url = response.body.get("@odata.nextLink")
         return rows

@@ -4,6 +4,10 @@ Values go into ``$filter`` as OData string literals (quotes doubled) or as valid
 Polymorphic lookups (an appointment's regarding, a contact's parent customer) are typed through the
 ``Microsoft.Dynamics.CRM.lookuplogicalname`` annotation, so an appointment regarding an account is not
 mistaken for one regarding an opportunity.
+
+Competitors are the ``competitor`` table (``competitors``: ``competitorid``, ``name``) and, per opportunity,
+the collection-valued navigation property of the N:N ``opportunitycompetitors_association``
+(``GET opportunities(id)/opportunitycompetitors_association``), both paged through ``@odata.nextLink``.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from dealtalk.publisher.crm import Account, Appointment, Contact, Opportunity, SystemUser
+from dealtalk.publisher.crm import Account, Appointment, Competitor, Contact, Opportunity, SystemUser
 from dealtalk.publisher.dataverse.client import DataverseClient
 from dealtalk.publisher.request import DataverseRequest, collection_path, odata_string
 from dealtalk.publisher.rules import is_guid, normalize_email
@@ -23,6 +27,10 @@ _LOOKUP_TYPE = "@Microsoft.Dynamics.CRM.lookuplogicalname"
 # Keep each $filter short: a URL carries at most a few KB through proxies.
 _CHUNK = 15
 _OPPORTUNITY_COLUMNS = "opportunityid,name,_parentaccountid_value,_ownerid_value,statecode,modifiedon"
+_COMPETITOR_COLUMNS = "competitorid,name"
+# The N:N between opportunity and competitor (intersect table ``opportunitycompetitors``): the navigation
+# property has the relationship's name on both sides.
+_OPPORTUNITY_COMPETITORS = "opportunitycompetitors_association"
 
 
 def _chunks(values: Sequence[str]) -> list[Sequence[str]]:
@@ -44,8 +52,18 @@ def _opportunity(row: dict[str, Any]) -> Opportunity:
     )
 
 
+def _competitors(rows: list[dict[str, Any]]) -> tuple[Competitor, ...]:
+    # ``name`` is required in Dataverse, but a row read without it (column security) names nothing to match.
+    return tuple(
+        Competitor(str(row["competitorid"]).lower(), str(row["name"]).strip())
+        for row in rows
+        if str(row.get("name") or "").strip()
+    )
+
+
 class DataverseCrmReader:
-    """Reads systemusers, contacts, accounts, opportunities and appointments from one organisation."""
+    """Reads systemusers, contacts, accounts, opportunities, appointments and competitors from one
+    organisation."""
 
     def __init__(self, client: DataverseClient) -> None:
         self._client = client
@@ -175,3 +193,23 @@ class DataverseCrmReader:
         if response is None:
             return None
         return Account(str(response.body["accountid"]), str(response.body.get("name") or ""))
+
+    def competitors(self) -> Sequence[Competitor]:
+        rows = self._client.get_all(
+            collection_path("competitors", {"$select": _COMPETITOR_COLUMNS, "$orderby": "name"}),
+            purpose="read the competitor table",
+        )
+        return _competitors(rows)
+
+    def opportunity_competitors(self, opportunity_id: str) -> Sequence[Competitor]:
+        if not is_guid(opportunity_id):
+            return ()
+        rows = self._client.get_all(
+            collection_path(
+                f"opportunities({opportunity_id.lower()})/{_OPPORTUNITY_COMPETITORS}",
+                {"$select": _COMPETITOR_COLUMNS},
+            ),
+            purpose="read an opportunity's competitors",
+            allow_not_found=True,
+        )
+        return _competitors(rows)

@@ -1,7 +1,7 @@
 """Table metadata of the Dataverse emulator: the Sales tables dealtalk touches, plus runtime-created tables.
 
 Column types, maximum lengths and lookup targets follow Microsoft's table reference pages (opportunity,
-account, contact, systemuser, appointment, phonecall, annotation, activityparty). Only the columns dealtalk
+account, contact, systemuser, appointment, phonecall, annotation, activityparty, competitor). Only the columns dealtalk
 and its seed data use are declared; anything else in a request is an unknown property, as in Dataverse.
 """
 
@@ -196,6 +196,14 @@ def builtin_tables() -> dict[str, Table]:
         "parentaccountid": Navigation("parentaccountid", "parentaccountid", "account"),
         "ownerid": Navigation("ownerid", "ownerid", "systemuser"),
     }
+    # Organization-owned, no state: a competitor is neither owned nor deactivated. Its N:N with opportunity
+    # (opportunitycompetitors_association) lives in associations.py.
+    competitor = _table(
+        "competitor",
+        "competitors",
+        "name",
+        [_c("name", "String", max_length=100), _c("websiteurl", "String", max_length=200)],
+    )
     appointment = activity_table(
         "appointment", "appointments", subject_max=200, custom=False, masks=frozenset({5, 6, 7, 9})
     )
@@ -260,5 +268,15 @@ def builtin_tables() -> dict[str, Table]:
     activityparty.navigations = {
         f"partyid_{t}": Navigation(f"partyid_{t}", "partyid", t) for t in PARTY_TARGETS
     }
-    tables = [systemuser, account, contact, opportunity, appointment, phonecall, annotation, activityparty]
+    tables = [
+        systemuser,
+        account,
+        contact,
+        opportunity,
+        competitor,
+        appointment,
+        phonecall,
+        annotation,
+        activityparty,
+    ]
     return {t.logical_name: t for t in tables}

@@ -67,9 +67,18 @@ def _sort_key(value: Any) -> tuple[int, Any]:
 
 
 def query_collection(
-    emulator: DataverseEmulator, table: Table | None, query: dict[str, str], headers: dict[str, str]
+    emulator: DataverseEmulator,
+    table: Table | None,
+    query: dict[str, str],
+    headers: dict[str, str],
+    *,
+    rows: list[dict[str, Any]] | None = None,
+    path: str | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
-    """The JSON of ``GET /{set}?…`` and its extra headers (``table`` None means ``activitypointers``)."""
+    """The JSON of ``GET /{set}?…`` and its extra headers (``table`` None means ``activitypointers``).
+
+    ``rows`` and ``path``: a filtered collection (an N:N navigation of one row) instead of the whole set.
+    """
     if "$skip" in query:
         raise ODataError("The query parameter $skip is not supported.", "0x0")
     for name in ("fetchXml", "sql"):
@@ -89,9 +98,14 @@ def query_collection(
         else:
             check_property(table, name)
 
-    rows = (
-        _pointer_rows(emulator) if table is None else list(emulator.store.rows[table.logical_name].values())
-    )
+    if rows is None:
+        rows = (
+            _pointer_rows(emulator)
+            if table is None
+            else list(emulator.store.rows[table.logical_name].values())
+        )
+    else:
+        rows = list(rows)
     if "$filter" in query:
         predicate = parse_filter(query["$filter"], check)
         rows = [r for r in rows if predicate(r)]
@@ -110,13 +124,16 @@ def query_collection(
             raise ODataError(f"Invalid value '{query['$top']}' for $top.")
         if not page_match:
             rows = rows[: int(query["$top"])]
+    entity_set = table.entity_set if table is not None else "activitypointers"
     fingerprint = hashlib.sha256(
-        urllib.parse.urlencode(sorted((k, v) for k, v in query.items() if k != "$skiptoken")).encode()
+        (
+            (path or entity_set)
+            + urllib.parse.urlencode(sorted((k, v) for k, v in query.items() if k != "$skiptoken"))
+        ).encode()
     ).hexdigest()[:16]
     offset = emulator.read_skiptoken(query["$skiptoken"], fingerprint) if "$skiptoken" in query else 0
     page = rows[offset : offset + page_size]
     annotated = "odata.include-annotations" in prefer
-    entity_set = table.entity_set if table is not None else "activitypointers"
     result: dict[str, Any] = {"@odata.context": f"{emulator.api_root}$metadata#{entity_set}"}
     if query.get("$count") == "true":
         result["@odata.count"] = min(matches, 5000)  # every match, not the page or the $top
@@ -137,7 +154,8 @@ def query_collection(
         rest = {k: v for k, v in query.items() if k != "$skiptoken"}
         rest["$skiptoken"] = emulator.skiptoken(offset + page_size, fingerprint)
         result["@odata.nextLink"] = (
-            f"{emulator.api_root}{entity_set}?{urllib.parse.urlencode(rest, quote_via=urllib.parse.quote)}"
+            f"{emulator.api_root}{path or entity_set}?"
+            f"{urllib.parse.urlencode(rest, quote_via=urllib.parse.quote)}"
         )
     applied = {"Preference-Applied": f"odata.maxpagesize={page_size}"} if page_match else {}
     return result, applied

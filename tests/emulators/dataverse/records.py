@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 from typing import Any
 
+from .associations import association_of, related_rows
 from .model import Column, Table
 from .odata import ODataError
 from .store import Store, now_iso
@@ -270,6 +271,16 @@ def project(
         out[table.primary_id] = row[table.primary_id]
     for nav_name, nested_select in (expand or {}).items():
         navigation = table.navigations.get(nav_name)
+        association = association_of(table, nav_name)
+        if navigation is None and association is not None:
+            related = store.tables[association.other(table.logical_name)]
+            for column in nested_select or []:
+                check_property(related, column)
+            out[nav_name] = [
+                project(store, related, r, select=nested_select)
+                for r in related_rows(store, association, table, row[table.primary_id])
+            ]
+            continue
         if navigation is None:
             raise ODataError(
                 f"Could not find a property named '{nav_name}' on type "

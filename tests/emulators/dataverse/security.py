@@ -25,6 +25,7 @@ _ENTITY_NAMES = {
     "account": "Account",
     "contact": "Contact",
     "opportunity": "Opportunity",
+    "competitor": "Competitor",
     "systemuser": "User",
     "annotation": "Note",
     "appointment": "Activity",
@@ -76,10 +77,11 @@ def _data(*entities: str, actions: tuple[str, ...]) -> set[str]:
 
 
 def dealtalk_role(custom_activity: str = "dt_callinsight") -> SecurityRole:
-    """What dealtalk's application user needs (the README's security role): read the CRM, write activities
-    and notes, create and publish its activity table (``custom_activity`` is the table's schema name)."""
+    """What dealtalk's application user needs (the README's security role): read the CRM (competitors
+    included), write activities and notes, create and publish its activity table (``custom_activity`` is the
+    table's schema name)."""
     privileges = set(CUSTOMIZATION)
-    privileges |= _data("Account", "Contact", "Opportunity", "User", actions=("Read",))
+    privileges |= _data("Account", "Contact", "Opportunity", "Competitor", "User", actions=("Read",))
     privileges |= _data("Activity", "Note", custom_activity, actions=("Read", "Create", "Write"))
     return SecurityRole("dealtalk integration", frozenset(privileges))
 

@@ -2,7 +2,8 @@
 
 Rows are written as they would read back: ``_x_value`` lookups (the target table is inferred from the id, or
 from ``regardingobjecttypecode`` for activities). Columns the table does not declare are refused, so the
-fixture cannot drift from the emulated schema unnoticed.
+fixture cannot drift from the emulated schema unnoticed. ``opportunitycompetitors`` pairs (the intersect table
+of ``opportunitycompetitors_association``) become the N:N's pairs; each must name seeded rows.
 """
 
 from __future__ import annotations
@@ -12,12 +13,13 @@ import re
 from pathlib import Path
 from typing import Any
 
+from .associations import ASSOCIATIONS
 from .records import _check_value
 from .store import Store, now_iso
 
 __all__ = ["seed_from_fixture"]
 
-_SETS = ("systemusers", "accounts", "contacts", "opportunities", "appointments")
+_SETS = ("systemusers", "accounts", "contacts", "opportunities", "competitors", "appointments")
 
 
 def seed_from_fixture(store: Store, path: Path) -> None:
@@ -64,3 +66,18 @@ def seed_from_fixture(store: Store, path: Path) -> None:
                 row["activitytypecode"] = table.logical_name
                 row.setdefault("statecode", 0)
             store.put(table, row)
+    _seed_associations(store, raw)
+
+
+def _seed_associations(store: Store, raw: dict[str, Any]) -> None:
+    for association in ASSOCIATIONS.values():
+        first, second = store.tables[association.first], store.tables[association.second]
+        pairs = store.associations.setdefault(association.name, set())
+        for link in raw.get(association.intersect, []):
+            ids = (link[first.primary_id].lower(), link[second.primary_id].lower())
+            for table, record_id in zip((first, second), ids, strict=True):
+                if store.get(table, record_id) is None:
+                    raise ValueError(
+                        f"{association.intersect}: {table.logical_name} {record_id} is not seeded"
+                    )
+            pairs.add(ids)

@@ -6,8 +6,8 @@ case-sensitive entity sets and properties; Dataverse error bodies and codes; ODa
 by id, key-as-segment or active alternate key with conditional upserts (``writes.py``); paging with ``Prefer:
 odata.maxpagesize`` and an opaque ``$skiptoken``; ``$skip``, ``fetchXml``, ``sql`` and unknown query options
 refused; ``$batch`` with change sets and ``$n`` Content-ID references (as bind values and as request URLs);
-the bulk messages (``bulk.py``); table definitions (``metadata.py``); service-protection 429s with
-``Retry-After`` (request budget per window, concurrency).
+the bulk messages (``bulk.py``); table definitions (``metadata.py``); N:N navigation (``associations.py``);
+service-protection 429s with ``Retry-After`` (request budget per window, concurrency).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 
 from ..http import EmulatorServer, Request, Response, json_response
 from ..identity import TokenError, TokenIssuer
+from .associations import read_related
 from .batch import execute_batch, parse_multipart
 from .bulk import BULK_MESSAGES, run_bulk
 from .metadata import METADATA_HEADS, MetadataApi
@@ -209,7 +210,9 @@ class DataverseEmulator:
             return 200, {}, dict(_WHO_AM_I), None
         match = _ENTITY.match(segments[0])
         bulk = len(segments) == 2 and segments[1].removeprefix(_NS) in BULK_MESSAGES
-        if not match or (len(segments) > 1 and not bulk):
+        # {set}({key})/{navigation}: a row's related rows (associations.py)
+        related = len(segments) == 2 and not bulk and match is not None and match.group(2) is not None
+        if not match or (len(segments) > 1 and not bulk and not related):
             raise ODataError(f"Resource not found for the segment '{segments[-1]}'.", "0x8006088a", 404)
         self.metadata.refresh_keys()
 
@@ -227,6 +230,8 @@ class DataverseEmulator:
             payload, extra = query_collection(self, None, query, headers)
             return 200, extra, payload, None
         table = self.store.by_entity_set(match.group(1))
+        if related:
+            return read_related(self, table, match.group(2), segments[1], method, query, headers, authorize)
         if bulk:
             if method != "POST" or match.group(2) is not None:
                 raise ODataError(

@@ -38,6 +38,8 @@ class Store:
         self.rows: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in self.tables}
         # (table, row id, lookup column) -> target logical name
         self.lookup_targets: dict[tuple[str, str, str], str] = {}
+        # N:N relationship name -> (first table's row id, second table's row id) pairs (``associations.py``)
+        self.associations: dict[str, set[tuple[str, str]]] = {}
         self.version = 1000
 
     # --- tables ------------------------------------------------------------------------------------
@@ -100,16 +102,18 @@ class Store:
         self.rows[table.logical_name].pop(record_id.lower(), None)
         for key in [k for k in self.lookup_targets if k[0] == table.logical_name and k[1] == record_id]:
             del self.lookup_targets[key]
+        for pairs in self.associations.values():  # a deleted row leaves its N:N pairs (ids are GUIDs)
+            pairs -= {pair for pair in pairs if record_id.lower() in pair}
 
     def new_id(self) -> str:
         return str(uuid.uuid4())
 
     # --- snapshots and persistence -----------------------------------------------------------------
     def snapshot(self) -> tuple[Any, ...]:
-        return copy.deepcopy((self.tables, self.rows, self.lookup_targets, self.version))
+        return copy.deepcopy((self.tables, self.rows, self.lookup_targets, self.associations, self.version))
 
     def restore(self, snapshot: tuple[Any, ...]) -> None:
-        self.tables, self.rows, self.lookup_targets, self.version = snapshot
+        self.tables, self.rows, self.lookup_targets, self.associations, self.version = snapshot
 
     def dump(self) -> dict[str, Any]:
         """Rows of every table (entity set -> rows), for ``--dump`` and the sandbox."""
@@ -136,6 +140,7 @@ class Store:
             "custom_tables": custom,
             "rows": self.rows,
             "lookup_targets": [[*k, v] for k, v in self.lookup_targets.items()],
+            "associations": {name: sorted(pairs) for name, pairs in self.associations.items()},
         }
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, default=list), encoding="utf-8")
@@ -161,6 +166,10 @@ class Store:
         for logical, rows in state["rows"].items():
             self.rows.setdefault(logical, {}).update(rows)
         self.lookup_targets = {(a, b, c): d for a, b, c, d in state["lookup_targets"]}
+        self.associations = {
+            name: {(first, second) for first, second in pairs}
+            for name, pairs in state.get("associations", {}).items()
+        }
         self.version = state["version"]
 
 

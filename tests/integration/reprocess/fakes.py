@@ -194,7 +194,9 @@ def seed_calls(settings: Settings, database: Database, inbox: Path, transcriber:
         build_transcribe_stage(
             transcriber=transcriber, blobs=blobs, speech=settings.speech, tenant=settings.tenant
         ),
-        build_analyze_stage(engine=KeywordEngine(), blobs=blobs, tenant=settings.tenant, competitors=()),
+        build_analyze_stage(
+            engine=KeywordEngine(), blobs=blobs, tenant=settings.tenant, competitors=lambda _: ()
+        ),
     ]
     stats = EmbeddedWorker(bus, stages, settings.bus).run(burst=True)
     assert stats.processed == 3 * len(SCRIPTS), stats

@@ -6,6 +6,7 @@ ones, the diff, failed calls, publishing only what changed, and the hand-off to 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ from dealtalk.pipeline.reprocess.runs import create_run, load_run, results_of, s
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
 from dealtalk.pipeline.stages.transcribe import build_transcribe_stage
 from dealtalk.pipeline.store import Database, open_database
-from dealtalk.pipeline.store.schema import BusMessageRow, CallRow, RecordingRow, StageResultRow
+from dealtalk.pipeline.store.schema import BusMessageRow, CallRow, LinkRow, RecordingRow, StageResultRow
 from tests.integration.reprocess.fakes import KeywordEngine, ScriptTranscriber, seed_calls
 
 # The "better model" hears one word differently in rec-a and a competitor in rec-b; rec-c comes out the same.
@@ -233,3 +234,20 @@ def test_a_burst_worker_expects_one_job_per_waiting_message_and_stage_left(
     put_on_bus(EmbeddedOutlet(bus), database, [audio], run_id="rp-test")
     assert expected_jobs(bus, ("fetch", "transcribe", "analyze", "publish")) == 3 * 1 + 1 * 3
     assert expected_jobs(bus, ("transcribe",)) == 1
+
+
+def test_a_linked_calls_own_competitors_are_asked_for_with_its_opportunity(
+    store: tuple[Settings, Database],
+) -> None:
+    settings, database = store
+    with database.session() as session:
+        session.add(LinkRow(recording_id="rec-b", opportunity_id="opp-b", method="manual", detail="by hand"))
+    asked: list[str | None] = []
+
+    def competitors(opportunity_id: str | None) -> tuple[str, ...]:
+        asked.append(opportunity_id)
+        return ("Hago",)
+
+    deps = replace(_deps(settings, ScriptTranscriber("better-asr")), competitors=competitors)
+    run_locally(database, load_run(database, _start(database, ["rec-a", "rec-b"])), deps)
+    assert asked == [None, "opp-b"]
