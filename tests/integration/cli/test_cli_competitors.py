@@ -4,31 +4,15 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from dealtalk.pipeline.config import Settings
 from dealtalk.publisher.fixture import bundled_fixture_path
+from tests.support.cli import dealtalk
 
 ONLY_IN_CRM = "Brightshine"
-
-
-def dealtalk(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DEALTALK_")}
-    environment.update(DEALTALK_DATA_DIR=str(cwd / "data"), HF_HUB_OFFLINE="1", **env)
-    return subprocess.run(
-        [sys.executable, "-m", "dealtalk.pipeline.cli", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 @pytest.mark.models

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +10,7 @@ import pytest
 import soundfile as sf
 
 from dealtalk.pipeline.commands.common import bundled_samples
+from tests.support.cli import dealtalk
 
 ENGLISH = bundled_samples() / "calls" / "call-en-northwind.flac"
 RISK_LABELS = {
@@ -29,20 +27,6 @@ RISK_LABELS = {
     "low_engagement",
     "scope_reduction",
 }
-
-
-def dealtalk(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("DEALTALK_")}
-    environment.update(DEALTALK_DATA_DIR=str(cwd / "data"), HF_HUB_OFFLINE="1", **env)
-    return subprocess.run(
-        [sys.executable, "-m", "dealtalk.pipeline.cli", *args],
-        cwd=cwd,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def assert_call_result_contract(result: dict[str, Any]) -> None:
