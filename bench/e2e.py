@@ -92,19 +92,18 @@ def run(copies: int, admin_url: str, work: Path) -> str:
                     box.publish_recordings()
                     _wait(lambda: _published(resources) >= recordings, 3600)
                 published = _published_at(resources)
-                durations = {
-                    r: (load_outcome(resources.database, resources.blobs, r).result or _NoResult()).duration_s
-                    for r in recordings
+                results = {r: load_outcome(resources.database, resources.blobs, r).result for r in recordings}
+                durations = {r: result.duration_s for r, result in results.items() if result is not None}
+                languages = {
+                    r: f"{result.language} [{', '.join(sorted({s.language for s in result.segments}))}]"
+                    for r, result in results.items()
+                    if result is not None
                 }
             finally:
                 resources.close()
-        return _report(copies, notified_at, published, durations)
+        return _report(copies, notified_at, published, durations, languages)
     finally:
         broker.stop()
-
-
-class _NoResult:
-    duration_s = 0.0
 
 
 def _wait(condition: object, timeout_s: float) -> None:
@@ -134,7 +133,11 @@ def _published_at(resources: Resources) -> dict[str, datetime]:
 
 
 def _report(
-    copies: int, notified_at: datetime, published: dict[str, datetime], durations: dict[str, float]
+    copies: int,
+    notified_at: datetime,
+    published: dict[str, datetime],
+    durations: dict[str, float],
+    languages: dict[str, str],
 ) -> str:
     latency = {r: (at - notified_at).total_seconds() for r, at in published.items()}
     values = list(latency.values())
@@ -153,11 +156,14 @@ def _report(
         f"whisper-base int8 + pyannote/CAM++ + e5-small on CPU; {len(values)} calls "
         f"({copies} x the 3 sample calls), all notified at once",
         "",
-        "| call | audio (s) | notification -> activity (s) |",
-        "|---|---|---|",
+        "| call | call language [segments] | audio (s) | notification -> activity (s) |",
+        "|---|---|---|---|",
     ]
     for recording in sorted(latency, key=latency.__getitem__):
-        lines.append(f"| {recording} | {durations.get(recording, 0.0):.0f} | {latency[recording]:.1f} |")
+        lines.append(
+            f"| {recording} | {languages.get(recording, '-')} | {durations.get(recording, 0.0):.0f} "
+            f"| {latency[recording]:.1f} |"
+        )
     lines += [
         "",
         "| figure | measured | target |",

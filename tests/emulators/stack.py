@@ -161,6 +161,7 @@ def main(argv: list[str] | None = None, *, graph: bool = True, dataverse: bool =
         state_dir=args.state_dir,
         samples=args.samples,
         withhold=args.withhold,
+        copies=args.copies,
     )
     done = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: done.set())
