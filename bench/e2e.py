@@ -38,7 +38,7 @@ from dealtalk.pipeline.config import Settings  # noqa: E402
 from dealtalk.pipeline.outcomes import load_outcome  # noqa: E402
 from dealtalk.pipeline.resources import Resources  # noqa: E402
 from dealtalk.pipeline.store.coordination import GraphStateRow  # noqa: E402
-from dealtalk.pipeline.store.schema import PublicationRow  # noqa: E402
+from dealtalk.pipeline.store.schema import PublicationRow, RecordingRow  # noqa: E402
 from dealtalk.pipeline.topology import LocalTopology  # noqa: E402
 from dealtalk.publisher.dataverse.factory import dataverse_client  # noqa: E402
 from dealtalk.publisher.dataverse.provision import provision  # noqa: E402
@@ -90,7 +90,8 @@ def run(copies: int, admin_url: str, work: Path) -> str:
                     _wait(lambda: _count_subscriptions(resources) >= 3, 180)
                     notified_at = datetime.now(UTC)
                     box.publish_recordings()
-                    _wait(lambda: _published(resources) >= recordings, 3600)
+                    _wait(lambda: _all_published(resources, recordings), 3600)
+                    cpu = _cpu_seconds(topology)
                 published = _published_at(resources)
                 results = {r: load_outcome(resources.database, resources.blobs, r).result for r in recordings}
                 durations = {r: result.duration_s for r, result in results.items() if result is not None}
@@ -101,9 +102,39 @@ def run(copies: int, admin_url: str, work: Path) -> str:
                 }
             finally:
                 resources.close()
-        return _report(copies, notified_at, published, durations, languages)
+        return _report(copies, notified_at, published, durations, languages) + _cpu_table(cpu)
     finally:
         broker.stop()
+
+
+def _cpu_seconds(topology: LocalTopology) -> dict[str, float]:
+    """CPU seconds (user + system) each topology process has used so far, from /proc (Linux)."""
+    processes = {f"worker {stage}": p for stage, p in topology.workers.items()}
+    processes.update({f"API replica {i}": p for i, p in enumerate(topology.apis) if p is not None})
+    ticks = os.sysconf("SC_CLK_TCK")
+    used: dict[str, float] = {}
+    for name, process in processes.items():
+        fields = Path(f"/proc/{process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        used[name] = (int(fields[11]) + int(fields[12])) / ticks  # utime, stime
+    return used
+
+
+def _cpu_table(cpu: dict[str, float]) -> str:
+    total = sum(cpu.values()) or 1.0
+    lines = [
+        "",
+        "## CPU per process during the run",
+        "",
+        "The test broker (noida-db) answers an empty fetch at once instead of holding it for `fetch.max.wait.ms`",
+        "as Apache Kafka and Event Hubs do, so an idle consumer polls in a loop: the share the idle stages take",
+        "here is CPU the transcribe worker does not get on this host, and not what a real broker costs.",
+        "",
+        "| process | CPU s | share |",
+        "|---|---:|---:|",
+    ]
+    for name, seconds in sorted(cpu.items(), key=lambda item: -item[1]):
+        lines.append(f"| {name} | {seconds:.0f} | {seconds / total:.0%} |")
+    return "\n".join(lines) + "\n"
 
 
 def _wait(condition: object, timeout_s: float) -> None:
@@ -119,6 +150,17 @@ def _count_subscriptions(resources: Resources) -> int:
         return len(
             session.scalars(select(GraphStateRow.key).where(GraphStateRow.kind == "subscription")).all()
         )
+
+
+def _all_published(resources: Resources, recordings: set[str]) -> bool:
+    """Whether every call is on the timeline; a call that failed ends the benchmark (it would never be)."""
+    with resources.database.session() as session:
+        failed = session.execute(
+            select(RecordingRow.recording_id, RecordingRow.status).where(RecordingRow.status.like("failed%"))
+        ).all()
+    if failed:
+        raise SystemExit(f"calls failed, see the workers' logs: {sorted(map(tuple, failed))}")
+    return _published(resources) >= recordings
 
 
 def _published(resources: Resources) -> set[str]:

@@ -7,9 +7,13 @@ audio file the recording content, and its ``.ref.json`` script a Teams-style Web
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+
+import numpy as np
+import soundfile
 
 from .state import Meeting, Recording, Tenant
 
@@ -40,12 +44,24 @@ def seed_samples(tenant: Tenant, calls_dir: Path, *, copies: int = 1) -> list[Re
     """Add the sellers and one meeting + recording (+ transcript) per sample call; returns the recordings.
 
     ``copies`` > 1 adds each call that many times as separate meetings ("-copy2", ... on the ids, the join URL
-    and the recording), for load benchmarks; the first copy keeps the sample's own ids.
+    and the recording), for load benchmarks; the first copy keeps the sample's own ids. A copy's audio ends in
+    a few milliseconds more silence: the product refuses a recording whose audio it has already ingested.
     """
     recordings: list[Recording] = []
     for copy in range(1, copies + 1):
         recordings += _seed_once(tenant, calls_dir, "" if copy == 1 else f"-copy{copy}")
     return recordings
+
+
+def _distinct(audio: Path, suffix: str) -> bytes:
+    """The audio file's bytes; for a copy, the same sound with ``copy`` x 10 ms of silence appended."""
+    if not suffix:
+        return audio.read_bytes()
+    samples, rate = soundfile.read(audio, dtype="float32", always_2d=True)
+    pad = np.zeros((int(rate * 0.01 * int(suffix.removeprefix("-copy"))), samples.shape[1]), np.float32)
+    out = io.BytesIO()
+    soundfile.write(out, np.concatenate([samples, pad]), rate, format=soundfile.info(str(audio)).format)
+    return out.getvalue()
 
 
 def _seed_once(tenant: Tenant, calls_dir: Path, suffix: str) -> list[Recording]:
@@ -84,7 +100,7 @@ def _seed_once(tenant: Tenant, calls_dir: Path, suffix: str) -> list[Recording]:
         recordings.append(
             tenant.add_recording(
                 meeting,
-                audio.read_bytes(),
+                _distinct(audio, suffix),
                 duration_s=duration,
                 recording_id=sidecar["recording_id"] + suffix,
                 transcript_vtt=vtt,
