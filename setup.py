@@ -8,7 +8,21 @@ use ``--config-settings editable_mode=strict`` (see ``scripts/setup.sh``): a lin
 
 from setuptools import find_packages, setup
 
-TOP_LEVEL = ("ingest", "transcription", "nlp", "publisher", "models", "pipeline", "api")
+# Bottom to top (ARCHITECTURE.md): shared contracts and sample data, model loaders, the stage folders, the
+# runtime and composition root (pipeline), the API and the CLI; the emulated Microsoft tenant of the sandbox.
+TOP_LEVEL = (
+    "contracts",
+    "samples",
+    "models",
+    "ingest",
+    "transcription",
+    "nlp",
+    "publisher",
+    "pipeline",
+    "api",
+    "cli",
+    "emulators",
+)
 
 setup(
     packages=[f"dealtalk.{name}" for name in find_packages(include=[f"{top}*" for top in TOP_LEVEL])],

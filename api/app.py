@@ -17,9 +17,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from dealtalk.api.deps import ResourcesDep
 from dealtalk.api.notifications import graph_notification_router
 from dealtalk.api.wiring import install_api
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.pipeline import __version__
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError
 from dealtalk.pipeline.resources import Resources
 
 if TYPE_CHECKING:

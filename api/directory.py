@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import ConfigurationError
 
 __all__ = ["Directory", "load_directory"]
 

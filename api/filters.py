@@ -13,7 +13,7 @@ from fastapi import Query
 from pydantic import AwareDatetime
 
 from dealtalk.api.problems import Problem
-from dealtalk.pipeline.documents import RiskLabel
+from dealtalk.contracts.documents import RiskLabel
 
 __all__ = [
     "CallFilters",

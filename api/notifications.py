@@ -19,8 +19,8 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import SecretStr
 
+from dealtalk.contracts.errors import InvalidInput
 from dealtalk.ingest.graph.notifications import NotificationWork, accept_notifications
-from dealtalk.pipeline.errors import InvalidInput
 
 __all__ = ["graph_notification_router"]
 

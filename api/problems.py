@@ -17,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from dealtalk.pipeline.errors import DealtalkError
+from dealtalk.contracts.errors import DealtalkError
 
 __all__ = ["PROBLEM_RESPONSES", "Problem", "install_problem_handlers", "problem_response"]
 

@@ -15,7 +15,7 @@ from html import escape
 
 from dealtalk.api.report_i18n import RISK_NAMES, TEXT, ui_language
 from dealtalk.api.report_svg import sentiment_svg, talk_share_svg, timeline_svg
-from dealtalk.pipeline.documents import CallResult
+from dealtalk.contracts.documents import CallResult
 from dealtalk.pipeline.report import format_time
 from dealtalk.pipeline.report_data import kpi_checks, speaker_colours
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from html import escape
 
 from dealtalk.api.report_i18n import RISK_NAMES, TEXT
-from dealtalk.pipeline.documents import CallResult
+from dealtalk.contracts.documents import CallResult
 from dealtalk.pipeline.report import format_time
 from dealtalk.pipeline.report_data import SEVERITY_COLOURS, sentiment_series, speaker_colours
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from dealtalk.api.auth.principal import Principal
 from dealtalk.api.directory import Directory
-from dealtalk.pipeline.api_settings import ApiSettings
+from dealtalk.contracts.api_settings import ApiSettings
 
 __all__ = ["Scope", "scope_for"]
 

@@ -28,8 +28,8 @@ from dealtalk.api.routers.calls import router as calls_router
 from dealtalk.api.routers.common import AnyRoleDep
 from dealtalk.api.routers.feedback import router as feedback_router
 from dealtalk.api.routers.risks import router as risks_router
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.pipeline.resources import Resources
 
 __all__ = ["PUBLIC_PATHS", "ApiMetrics", "check_exposure", "install_api"]

@@ -9,7 +9,7 @@ from typing import get_args
 
 from sqlalchemy import text
 
-from dealtalk.pipeline.documents import RiskLabel
+from dealtalk.contracts.documents import RiskLabel
 from dealtalk.pipeline.store import Database
 
 __all__ = ["LABELS", "owner_of", "seed", "write_crm"]

@@ -39,13 +39,13 @@ sys.path.insert(0, str(REPO))  # tests.support: the test broker runner, shared w
 from sqlalchemy import func, select  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
+from dealtalk.contracts.config import BusSettings, KafkaSettings, Settings  # noqa: E402
+from dealtalk.contracts.documents import BlobRef, MeetingInfo  # noqa: E402
+from dealtalk.contracts.events import AudioStored, RecordingDiscovered, dump_event, new_trace_id  # noqa: E402
 from dealtalk.pipeline.bus.embedded import EmbeddedBus  # noqa: E402
 from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin  # noqa: E402
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer  # noqa: E402
 from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan  # noqa: E402
-from dealtalk.pipeline.config import BusSettings, KafkaSettings, Settings  # noqa: E402
-from dealtalk.pipeline.documents import BlobRef, MeetingInfo  # noqa: E402
-from dealtalk.pipeline.events import AudioStored, RecordingDiscovered, dump_event, new_trace_id  # noqa: E402
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker  # noqa: E402
 from dealtalk.pipeline.runtime.kafka.main import run_kafka_worker  # noqa: E402
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker  # noqa: E402

@@ -55,25 +55,26 @@ sys.path.insert(0, str(REPO))  # tests.support: the test broker runner, shared w
 from sqlalchemy import func, select  # noqa: E402
 
 from bench.chaos_worker import JOURNAL_ENV  # noqa: E402
-from dealtalk.ingest.sidecar import MeetingSidecar, meeting_from_sidecar  # noqa: E402
-from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin  # noqa: E402
-from dealtalk.pipeline.bus.kafka.dead_letters import list_kafka_dead_letters  # noqa: E402
-from dealtalk.pipeline.bus.kafka.producer import KafkaProducer  # noqa: E402
-from dealtalk.pipeline.bus.kafka.reader import read_topic  # noqa: E402
-from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan  # noqa: E402
-from dealtalk.pipeline.config import Settings  # noqa: E402
-from dealtalk.pipeline.events import (  # noqa: E402
+from dealtalk.contracts.config import Settings  # noqa: E402
+from dealtalk.contracts.events import (  # noqa: E402
     CallPublished,
     RecordingDiscovered,
     dump_event,
     new_trace_id,
     parse_event,
 )
+from dealtalk.ingest.sidecar import MeetingSidecar, meeting_from_sidecar  # noqa: E402
+from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin  # noqa: E402
+from dealtalk.pipeline.bus.kafka.dead_letters import list_kafka_dead_letters  # noqa: E402
+from dealtalk.pipeline.bus.kafka.producer import KafkaProducer  # noqa: E402
+from dealtalk.pipeline.bus.kafka.reader import read_topic  # noqa: E402
+from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan  # noqa: E402
 from dealtalk.pipeline.store import Database, open_database  # noqa: E402
 from dealtalk.pipeline.store.schema import PublicationRow, StageResultRow  # noqa: E402
+from dealtalk.samples import CALLS_DIR  # noqa: E402
 from tests.support.kafka_broker import TestBroker  # noqa: E402
 
-SAMPLES = REPO / "ingest" / "samples" / "calls"
+SAMPLES = CALLS_DIR
 STAGES = ("fetch", "transcribe", "analyze", "publish")
 
 

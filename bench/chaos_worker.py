@@ -21,21 +21,22 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dealtalk.ingest.local_folder import LocalFolderFetcher
-from dealtalk.pipeline.blobs import LocalBlobStore
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.documents import (
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.documents import (
     CallKpisDoc,
     HealthDoc,
     InsightsDoc,
     KpisDoc,
+    OpportunityLink,
     SegmentDoc,
     SentimentDoc,
     SpeakerDoc,
     SpeakerKpisDoc,
     TranscriptDoc,
 )
-from dealtalk.pipeline.events import AudioStored, InsightsReady, TranscriptReady
+from dealtalk.contracts.events import AudioStored, InsightsReady, TranscriptReady
+from dealtalk.ingest.local_folder import LocalFolderFetcher
+from dealtalk.pipeline.blobs import LocalBlobStore
 from dealtalk.pipeline.logs import configure_logging
 from dealtalk.pipeline.runtime.kafka.main import run_kafka_worker
 from dealtalk.pipeline.runtime.stage import Stage
@@ -44,7 +45,7 @@ from dealtalk.pipeline.stages.publish import build_publish_stage
 from dealtalk.pipeline.store import open_database
 from dealtalk.pipeline.store.queries import manual_link, recording_with_audio
 from dealtalk.publisher.factory import load_publisher, load_resolver
-from dealtalk.publisher.protocols import ActivityPublisher, OpportunityLink, PublishReceipt
+from dealtalk.publisher.protocols import ActivityPublisher, PublishReceipt
 
 __all__ = ["JOURNAL_ENV", "worker_main"]
 

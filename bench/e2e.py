@@ -31,10 +31,10 @@ sys.path.insert(0, str(REPO))  # tests.support: the test broker runner, shared w
 import psycopg  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
-from dealtalk.ingest.graph.sandbox import start_sandbox  # noqa: E402
+from dealtalk.cli.commands.sandbox import forget_previous_tenant, topology_settings  # noqa: E402
+from dealtalk.contracts.config import Settings  # noqa: E402
+from dealtalk.emulators.launcher import start_sandbox  # noqa: E402
 from dealtalk.pipeline.bus.kafka.admin import create_topics  # noqa: E402
-from dealtalk.pipeline.commands.sandbox import forget_previous_tenant, topology_settings  # noqa: E402
-from dealtalk.pipeline.config import Settings  # noqa: E402
 from dealtalk.pipeline.outcomes import load_outcome  # noqa: E402
 from dealtalk.pipeline.resources import Resources  # noqa: E402
 from dealtalk.pipeline.store.coordination import GraphStateRow  # noqa: E402

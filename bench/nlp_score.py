@@ -25,10 +25,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.documents import InsightsDoc, RiskDoc, TranscriptDoc
 from dealtalk.nlp.dataset import RISK_LABELS, read_dataset
 from dealtalk.nlp.evaluation import EvalReport, Prf, build_detector, evaluate_utterances
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.documents import InsightsDoc, RiskDoc, TranscriptDoc
 
 SENTIMENTS = ("negative", "neutral", "positive")
 # Confidence bins of the reliability table: [lower, upper).
@@ -206,9 +206,9 @@ class CallTally:
 
 def score_calls(folder: Path, settings: Settings) -> dict[str, Any]:
     """Run every ``*.json`` call in ``folder`` through the product's engine and tally the aggregate scores."""
+    from dealtalk.contracts.transcript_input import transcript_from_json
     from dealtalk.nlp.engine import load_engine
     from dealtalk.nlp.protocols import InsightContext
-    from dealtalk.pipeline.transcript_input import transcript_from_json
 
     engine = load_engine(settings)
     tally = CallTally()

@@ -20,17 +20,17 @@ import sys
 import time
 from pathlib import Path
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.documents import SegmentDoc, SpeakerDoc, TranscriptDoc
 from dealtalk.nlp.dataset import read_dataset
 from dealtalk.nlp.engine import load_engine
 from dealtalk.nlp.protocols import InsightContext
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.documents import SegmentDoc, SpeakerDoc, TranscriptDoc
 
 ROOT = Path(__file__).resolve().parents[1]
 LOAD_SNIPPET = (
     "import time; t = time.perf_counter()\n"
     "from dealtalk.nlp.engine import load_engine\n"
-    "from dealtalk.pipeline.config import Settings\n"
+    "from dealtalk.contracts.config import Settings\n"
     "load_engine(Settings.load()); print(time.perf_counter() - t)\n"
 )
 

@@ -25,10 +25,9 @@ from typing import Any
 
 import soundfile as sf
 
+from dealtalk.contracts.config import Settings
 from dealtalk.models.device import plan_device
 from dealtalk.models.registry import ModelRegistry
-from dealtalk.pipeline.commands.common import bundled_samples
-from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.discovery import discover_local
 from dealtalk.pipeline.reprocess import (
     CallObserver,
@@ -43,6 +42,7 @@ from dealtalk.pipeline.reprocess.compare import run_diffs
 from dealtalk.pipeline.reprocess.runs import create_run, load_run, results_of
 from dealtalk.pipeline.resources import Resources
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
+from dealtalk.samples import CALLS_DIR
 from dealtalk.transcription.loader import load_transcriber
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +86,7 @@ def seed(settings: Settings) -> float:
     started = time.monotonic()
     resources = Resources.open(settings)
     try:
-        discover_local(bundled_samples() / "calls", resources.outlet, resources.database, settings)
+        discover_local(CALLS_DIR, resources.outlet, resources.database, settings)
         EmbeddedWorker(resources.bus, resources.stages(), settings.bus).run(burst=True)
     finally:
         resources.close()
@@ -132,7 +132,7 @@ def plain_case(settings: Settings, model: str, device: str, batch_size: int) -> 
     pipeline = BatchedInferencePipeline(loaded.model)
     rows = []
     english_only = spec.endswith(".en")
-    for audio in sorted((bundled_samples() / "calls").glob("*.flac")):
+    for audio in sorted(CALLS_DIR.glob("*.flac")):
         duration = sf.info(str(audio)).duration
         started = time.monotonic()
         segments, _info = pipeline.transcribe(

@@ -18,7 +18,7 @@ from bench.speech_synth import VOICES, Call, Line, render_call, script_lines
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
 from dealtalk.transcription.diarization import Diarization, Diarizer
 from dealtalk.transcription.engine import SpeechEngine
 from dealtalk.transcription.loader import load_transcriber

@@ -48,7 +48,7 @@ from bench.speech_synth import (  # noqa: E402
     non_speech,
     write_call,
 )
-from dealtalk.pipeline.documents import TranscriptDoc  # noqa: E402
+from dealtalk.contracts.documents import TranscriptDoc  # noqa: E402
 from dealtalk.transcription.audio import decode_audio  # noqa: E402
 from dealtalk.transcription.engine import SpeechEngine  # noqa: E402
 from dealtalk.transcription.protocols import CallContext  # noqa: E402

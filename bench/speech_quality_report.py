@@ -50,7 +50,7 @@ class Result:
 METHOD = [
     "## Method",
     "",
-    "- Generated calls: the bundled dialogue scripts (`ingest/samples/scripts`) spoken by espeak-ng voices, each turn",
+    "- Generated calls: the bundled dialogue scripts (`samples/scripts`) spoken by espeak-ng voices, each turn",
     "  trimmed of espeak's silence so reference turns start and end with the sound; gaps 0.35–1.2 s; `overlap` calls",
     "  start every 4th turn 0.8 s before the previous one ends; `noise` = white noise at 15 dB SNR; `tel8k` = 8 kHz",
     "  WAV band-limited to 300–3400 Hz (sox) at 25 dB SNR; the 8-speaker call re-assigns English lines to 8 voices.",

@@ -66,9 +66,9 @@ def child_engine(path: Path, speakers: int, language: str, runs: int, data_dir: 
 def child_plain(path: Path, language: str, runs: int) -> dict[str, Any]:
     from faster_whisper import WhisperModel
 
+    from dealtalk.contracts.config import Settings
     from dealtalk.models.device import plan_device
     from dealtalk.models.registry import ModelRegistry
-    from dealtalk.pipeline.config import Settings
 
     settings = Settings.load()
     registry = ModelRegistry(settings)

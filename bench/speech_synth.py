@@ -4,7 +4,7 @@ Generated calls: each turn of a dialogue script is spoken by its speaker's espea
 leading and trailing silence (so a reference turn starts and ends where the sound does), and placed on a
 timeline with gaps, optional overlaps (a turn starting before the previous one ends), optional white noise at a
 given SNR and an optional 8 kHz telephone band (300-3400 Hz). The texts are the dialogue scripts bundled with
-dealtalk (``ingest/samples/scripts``), so nothing here is tuned to what the recogniser outputs.
+dealtalk (``samples/scripts``), so nothing here is tuned to what the recogniser outputs.
 
 Real speech: Fish Fillets NG's Dutch acted dialogue (two voices: the small fish ``-m-`` and the big fish
 ``-v-``, text in the game's ``dialogs_nl.lua``) and Asterisk's English 8 kHz prompts (one voice, text in
@@ -45,7 +45,7 @@ __all__ = [
 
 SAMPLE_RATE = 16_000
 ROOT = Path(__file__).resolve().parents[1]
-SCRIPTS = ROOT / "ingest" / "samples" / "scripts"
+SCRIPTS = ROOT / "samples" / "scripts"
 FILLETS_DIR = Path("/usr/share/games/fillets-ng")
 ASTERISK_DIR = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
 ASTERISK_TEXT = Path("/usr/share/doc/asterisk-core-sounds-en/core-sounds-en.txt.gz")

@@ -17,13 +17,13 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from dealtalk.contracts.blobs import BlobStore
+from dealtalk.contracts.config import TenantSettings
+from dealtalk.contracts.documents import MeetingInfo
+from dealtalk.contracts.errors import InvalidInput
+from dealtalk.contracts.events import RecordingDiscovered, new_trace_id
 from dealtalk.ingest.protocols import FetchedRecording
 from dealtalk.ingest.sidecar import MeetingSidecar, meeting_from_sidecar
-from dealtalk.pipeline.blobs import BlobStore
-from dealtalk.pipeline.config import TenantSettings
-from dealtalk.pipeline.documents import MeetingInfo
-from dealtalk.pipeline.errors import InvalidInput
-from dealtalk.pipeline.events import RecordingDiscovered, new_trace_id
 
 __all__ = ["LocalFolderFetcher", "SidecarProblem", "discover_folder", "read_meeting"]
 

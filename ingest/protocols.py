@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from dealtalk.pipeline.blobs import BlobStore
-from dealtalk.pipeline.documents import BlobRef
-from dealtalk.pipeline.events import RecordingDiscovered
+from dealtalk.contracts.blobs import BlobStore
+from dealtalk.contracts.documents import BlobRef
+from dealtalk.contracts.events import RecordingDiscovered
 
 __all__ = ["FetchedRecording", "RecordingFetcher"]
 

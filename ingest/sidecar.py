@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from dealtalk.pipeline.config import TenantSettings
-from dealtalk.pipeline.documents import MeetingInfo, Participant, Role
+from dealtalk.contracts.config import TenantSettings
+from dealtalk.contracts.documents import MeetingInfo, Participant, Role
 
 __all__ = ["MeetingSidecar", "SidecarPerson", "meeting_from_sidecar", "role_for_email"]
 

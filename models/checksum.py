@@ -12,7 +12,7 @@ import logging
 import os
 from pathlib import Path
 
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.errors import ConfigurationError
 
 __all__ = ["CorruptModelError", "cached_sha256", "sha256_file", "verify_sha256"]
 

@@ -10,8 +10,8 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
-from dealtalk.pipeline.config import SpeechSettings
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.config import SpeechSettings
+from dealtalk.contracts.errors import ConfigurationError
 
 __all__ = [
     "DevicePlan",

@@ -30,10 +30,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.errors import ConfigurationError
 
 if TYPE_CHECKING:
-    from dealtalk.pipeline.config import Settings
+    from dealtalk.contracts.config import Settings
 
 __all__ = ["E5_DIR_NAME", "E5Image", "export", "prepare", "prepare_step", "read_e5_image"]
 
@@ -315,7 +315,7 @@ def prepare_step(settings: Settings) -> str:
 
 
 if __name__ == "__main__":
-    from dealtalk.pipeline.config import Settings
+    from dealtalk.contracts.config import Settings
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     print(prepare(Settings.load()))  # noqa: T201 - a command-line entry point

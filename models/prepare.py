@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import DealtalkError
 from dealtalk.models.e5 import prepare_step as e5_prepare_step
 from dealtalk.models.speaker import resolve_campplus, resolve_segmentation
 from dealtalk.models.whisper import resolve_whisper
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import DealtalkError
 
 __all__ = ["STEPS", "PrepareStep", "main", "run_steps"]
 

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.documents import ModelRef
+from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.models.device import DevicePlan, plan_device
 from dealtalk.models.speaker import load_campplus, load_segmentation, resolve_campplus, resolve_segmentation
 from dealtalk.models.whisper import load_whisper, resolve_whisper
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.documents import ModelRef
-from dealtalk.pipeline.errors import ConfigurationError
 
 __all__ = ["LOADERS", "RESOLVERS", "LoadedModel", "ModelRegistry", "Resolved"]
 

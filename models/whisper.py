@@ -23,10 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from dealtalk.contracts.documents import ModelRef
+from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.models.checksum import CorruptModelError, cached_sha256
 from dealtalk.models.device import DevicePlan
-from dealtalk.pipeline.documents import ModelRef
-from dealtalk.pipeline.errors import ConfigurationError
 
 __all__ = [
     "WHISPER_BASE_SHA256",

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
-from dealtalk.pipeline.documents import RiskLabel
-from dealtalk.pipeline.errors import InvalidInput
+from dealtalk.contracts.documents import RiskLabel
+from dealtalk.contracts.errors import InvalidInput
 
 __all__ = ["RISK_LABELS", "Utterance", "read_dataset"]
 

@@ -17,8 +17,8 @@ from typing import Any, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from dealtalk.pipeline.documents import ModelRef
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.documents import ModelRef
+from dealtalk.contracts.errors import ConfigurationError
 
 __all__ = ["Embedder", "OnnxEmbedder", "load_embedder"]
 

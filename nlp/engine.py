@@ -14,6 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from importlib import resources
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.documents import EntityDoc, InsightsDoc, ModelRef, SentimentDoc, TranscriptDoc
+from dealtalk.contracts.errors import InvalidInput
 from dealtalk.nlp.context import QuestionAnswers, load_question_answers, refine_call
 from dealtalk.nlp.detect import Detector, Variant
 from dealtalk.nlp.embedder import load_embedder
@@ -25,9 +28,6 @@ from dealtalk.nlp.protocols import InsightContext
 from dealtalk.nlp.rules import RuleSet, load_rules
 from dealtalk.nlp.signals import action_items, risk_signals
 from dealtalk.nlp.summary import SummaryFacts, SummaryGenerator, TemplateSummary, summary_language
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.documents import EntityDoc, InsightsDoc, ModelRef, SentimentDoc, TranscriptDoc
-from dealtalk.pipeline.errors import InvalidInput
 
 __all__ = ["DealtalkInsightEngine", "load_engine"]
 

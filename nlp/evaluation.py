@@ -16,10 +16,10 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import InvalidInput
 from dealtalk.nlp.dataset import RISK_LABELS, Utterance, read_dataset
 from dealtalk.nlp.detect import VARIANTS, Detector, Finding, Variant
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import InvalidInput
 
 __all__ = ["EvalReport", "Prf", "build_detector", "evaluate", "evaluate_utterances", "render"]
 

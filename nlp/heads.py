@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.errors import ConfigurationError
 
 __all__ = ["SENTIMENTS", "HeadScores", "Heads", "load_heads"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from dealtalk.pipeline.documents import (
+from dealtalk.contracts.documents import (
     ActionItemDoc,
     HealthDoc,
     HealthReasonDoc,

@@ -21,8 +21,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from dealtalk.contracts.documents import CallKpisDoc, KpisDoc, SegmentDoc, SpeakerKpisDoc
 from dealtalk.nlp.text import is_question, sentences, word_count
-from dealtalk.pipeline.documents import CallKpisDoc, KpisDoc, SegmentDoc, SpeakerKpisDoc
 
 __all__ = ["KpiOptions", "Turn", "compute_kpis", "turns_of"]
 

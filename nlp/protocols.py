@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
 
-from dealtalk.pipeline.documents import InsightsDoc, ModelRef, Participant, TranscriptDoc
+from dealtalk.contracts.documents import InsightsDoc, ModelRef, Participant, TranscriptDoc
 
 __all__ = ["InsightContext", "InsightEngine"]
 

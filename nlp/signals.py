@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
+from dealtalk.contracts.documents import ActionItemDoc, RiskDoc, SegmentDoc
 from dealtalk.nlp.dates import find_dates
 from dealtalk.nlp.detect import Finding, RiskFinding
 from dealtalk.nlp.text import Sentence
-from dealtalk.pipeline.documents import ActionItemDoc, RiskDoc, SegmentDoc
 
 __all__ = ["SignalOptions", "action_items", "risk_signals"]
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from dealtalk.pipeline.documents import ActionItemDoc, HealthDoc, KpisDoc, RiskDoc, SegmentDoc, SentimentDoc
+from dealtalk.contracts.documents import ActionItemDoc, HealthDoc, KpisDoc, RiskDoc, SegmentDoc, SentimentDoc
 
 __all__ = ["SummaryFacts", "SummaryGenerator", "TemplateSummary", "summary_language"]
 

@@ -17,38 +17,14 @@ import os
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Protocol
+from typing import IO
 
-from dealtalk.pipeline.documents import BlobRef
-from dealtalk.pipeline.errors import InvalidInput, TransientError
+from dealtalk.contracts.documents import BlobRef
+from dealtalk.contracts.errors import InvalidInput, TransientError
 
-__all__ = ["BlobStore", "LocalBlobStore", "sha256_of_file"]
+__all__ = ["LocalBlobStore", "sha256_of_file"]
 
 _CHUNK = 1 << 20
-
-
-class BlobStore(Protocol):
-    def put_file(self, path: Path, *, content_type: str = "application/octet-stream") -> BlobRef:
-        """Store a file's content; return its claim check."""
-
-    def put_bytes(self, data: bytes, *, content_type: str = "application/octet-stream") -> BlobRef:
-        """Store bytes; return their claim check."""
-
-    def put_stream(
-        self, chunks: Iterable[bytes], *, content_type: str = "application/octet-stream"
-    ) -> BlobRef:
-        """Store a stream of chunks without holding it in memory; return its claim check."""
-
-    def read_bytes(self, ref: BlobRef) -> bytes:
-        """The content behind a claim check (verified against its size)."""
-
-    def local_path(self, ref: BlobRef) -> Path:
-        """A local file with the content (for decoders that want a path)."""
-
-    def exists(self, ref: BlobRef) -> bool: ...
-
-    def delete(self, sha256: str) -> bool:
-        """Remove a blob for good (GDPR erasure, retention); True when it existed."""
 
 
 def sha256_of_file(path: Path) -> str:

@@ -16,16 +16,17 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.events import RecordingDiscovered, StageFailed, new_trace_id
+from dealtalk.ingest.graph.discovery import Emit
 from dealtalk.ingest.local_folder import SidecarProblem, discover_folder
 from dealtalk.pipeline.bus.dead_letters import LOCAL_INGEST_TOPIC
 from dealtalk.pipeline.bus.outlet import EventOutlet
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.events import RecordingDiscovered, StageFailed, new_trace_id
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.projections import save_discovered
 from dealtalk.pipeline.store.schema import AuditRow
 
-__all__ = ["DiscoveryReport", "discover_local", "hand_on_discovered"]
+__all__ = ["DiscoveryReport", "bus_emitter", "discover_local", "hand_on_discovered"]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,15 @@ def hand_on_discovered(database: Database, outlet: EventOutlet, event: Recording
     except IntegrityError:
         return False
     return True
+
+
+def bus_emitter(database: Database, outlet: EventOutlet) -> Emit:
+    """An ``emit`` for ``GraphDiscovery`` that registers and hands on each new recording atomically."""
+
+    def emit(event: RecordingDiscovered) -> None:
+        hand_on_discovered(database, outlet, event)
+
+    return emit
 
 
 def discover_local(

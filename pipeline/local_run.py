@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.documents import CallResult
+from dealtalk.contracts.errors import InvalidInput
+from dealtalk.contracts.progress import ProgressHook
 from dealtalk.ingest.local_folder import read_meeting
 from dealtalk.nlp.protocols import InsightEngine
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.documents import CallResult
-from dealtalk.pipeline.errors import InvalidInput
-from dealtalk.pipeline.progress import ProgressHook
 from dealtalk.pipeline.stages.analyze import insight_context
 from dealtalk.pipeline.stages.transcribe import call_context
 from dealtalk.transcription.protocols import CallTranscriber

@@ -6,12 +6,12 @@ import logging
 
 from sqlalchemy import delete, select
 
-from dealtalk.pipeline.errors import InvalidInput
-from dealtalk.pipeline.events import InsightsReady, parse_event
+from dealtalk.contracts.documents import OpportunityLink
+from dealtalk.contracts.errors import InvalidInput
+from dealtalk.contracts.events import InsightsReady, parse_event
 from dealtalk.pipeline.resources import Resources
 from dealtalk.pipeline.store.rollups import refresh_call
 from dealtalk.pipeline.store.schema import AuditRow, LinkRow, RecordingRow, StageResultRow, utcnow
-from dealtalk.publisher.protocols import OpportunityLink
 
 __all__ = ["link_call"]
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from dealtalk.pipeline.blobs import BlobStore
-from dealtalk.pipeline.documents import CallResult
-from dealtalk.pipeline.events import CallPublished, InsightsReady, parse_event
+from dealtalk.contracts.blobs import BlobStore
+from dealtalk.contracts.documents import CallResult
+from dealtalk.contracts.events import CallPublished, InsightsReady, parse_event
 from dealtalk.pipeline.stages.publish import load_call_result
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.schema import DeadLetterRow, RecordingRow, StageResultRow

@@ -9,8 +9,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from dealtalk.pipeline.documents import CallResult
-from dealtalk.pipeline.events import CallPublished
+from dealtalk.contracts.documents import CallResult
+from dealtalk.contracts.events import CallPublished
 
 __all__ = ["format_time", "render_call"]
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from dealtalk.pipeline.documents import CallResult
+from dealtalk.contracts.documents import CallResult
 
 __all__ = [
     "SENTIMENT_WINDOW",

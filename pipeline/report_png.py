@@ -8,8 +8,8 @@ from __future__ import annotations
 import io
 from typing import Any
 
-from dealtalk.pipeline.documents import CallResult
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.documents import CallResult
+from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.pipeline.report import format_time
 from dealtalk.pipeline.report_data import SEVERITY_COLOURS, kpi_checks, sentiment_series, speaker_colours
 

@@ -13,6 +13,9 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import ConfigurationError
+from dealtalk.contracts.progress import ProgressHook
 from dealtalk.ingest.local_folder import LocalFolderFetcher
 from dealtalk.ingest.protocols import RecordingFetcher
 from dealtalk.nlp.protocols import InsightEngine
@@ -21,10 +24,7 @@ from dealtalk.pipeline.bus.dead_letter_queue import DeadLetterQueue, EmbeddedDea
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
 from dealtalk.pipeline.bus.outlet import EmbeddedOutlet, EventOutlet, KafkaOutlet
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError
 from dealtalk.pipeline.gdpr.consent import ConsentScreen, GroupMembership, TranscriptGuard
-from dealtalk.pipeline.progress import ProgressHook
 from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database, open_database
@@ -178,9 +178,9 @@ class Resources:
             ConfigurationError: Graph credentials or organizers are missing.
         """
         if "graph_ingest" not in self._cache:
-            from dealtalk.ingest.graph.bus import bus_emitter
             from dealtalk.ingest.graph.factory import load_graph_ingest
-            from dealtalk.pipeline.store.graph_state import DatabaseDiscoveryState
+            from dealtalk.pipeline.discovery import bus_emitter
+            from dealtalk.pipeline.graph_state import DatabaseDiscoveryState
 
             self._cache["graph_ingest"] = load_graph_ingest(
                 self.settings,
@@ -219,7 +219,7 @@ class Resources:
             return None
         if "opt_out_group" not in self._cache:
             from dealtalk.pipeline.gdpr.consent_graph import GraphGroupMembership
-            from dealtalk.pipeline.store.graph_state import DatabaseDiscoveryState
+            from dealtalk.pipeline.graph_state import DatabaseDiscoveryState
 
             self._cache["opt_out_group"] = GraphGroupMembership(
                 self._graph_session(),

@@ -29,15 +29,15 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, SecretStr
 
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import TransientError
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import TransientError
 
 __all__ = ["LocalTopology", "LoopbackBalancer", "free_port", "settings_environment"]
 
 logger = logging.getLogger(__name__)
 
 STAGES = ("fetch", "transcribe", "analyze", "publish")
-_CLI = "from dealtalk.pipeline.cli import main; main()"
+_CLI = "from dealtalk.cli.main import main; main()"
 
 
 def free_port() -> int:

@@ -22,7 +22,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 
-from dealtalk.pipeline.errors import DealtalkError
+from dealtalk.contracts.errors import DealtalkError
 from dealtalk.publisher.crm import Competitor, CompetitorReader
 
 __all__ = ["CompetitorNames", "merge_names"]

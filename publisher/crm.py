@@ -2,7 +2,7 @@
 
 The rows are frozen dataclasses in Dataverse's vocabulary (``systemuser``, ``contact``, ``account``,
 ``opportunity``, ``appointment``, ``competitor``). Two readers produce them behind the ``CrmReader`` and
-``CompetitorReader`` protocols: the fixture (``ingest/samples/crm.json``) and the Dataverse Web API. The
+``CompetitorReader`` protocols: the fixture (``samples/crm.json``) and the Dataverse Web API. The
 resolution rules in ``rules.py`` only see rows, so both backends link a meeting the same way; the competitor
 rows feed the names the insight rules look for (``publisher/competitors.py``).
 """

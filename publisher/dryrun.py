@@ -14,8 +14,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from dealtalk.pipeline.documents import CallResult, MeetingInfo
-from dealtalk.pipeline.errors import TransientError
+from dealtalk.contracts.documents import CallResult, MeetingInfo, OpportunityLink
+from dealtalk.contracts.errors import TransientError
 from dealtalk.publisher.crm import CrmReader
 from dealtalk.publisher.payload import (
     CallActivity,
@@ -24,7 +24,7 @@ from dealtalk.publisher.payload import (
     report_url_for,
     resolve_parties,
 )
-from dealtalk.publisher.protocols import OpportunityLink, PublishReceipt
+from dealtalk.publisher.protocols import PublishReceipt
 from dealtalk.publisher.request import DataverseRequest, api_root, key_path, record_key, stable_id
 from dealtalk.publisher.schema import ActivitySchema
 

@@ -7,7 +7,7 @@ Heavy clients (MSAL, httpx) are imported only when a Dataverse backend is chosen
 
 from __future__ import annotations
 
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
 from dealtalk.publisher.crm import CrmBackend, CrmReader
 from dealtalk.publisher.dryrun import DryRunPublisher
 from dealtalk.publisher.fixture import FixtureCrmReader

@@ -1,4 +1,4 @@
-"""The CRM fixture: Dataverse-shaped rows in one JSON file (``ingest/samples/crm.json``), a ``CrmReader`` and
+"""The CRM fixture: Dataverse-shaped rows in one JSON file (``samples/crm.json``), a ``CrmReader`` and
 a ``CompetitorReader``.
 
 The file holds the entity sets the resolution rules use, with Dataverse's column names (``systemusers``,
@@ -26,10 +26,10 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-import dealtalk.ingest
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.publisher.crm import Account, Appointment, Competitor, Contact, Opportunity, SystemUser
 from dealtalk.publisher.rules import normalize_email
+from dealtalk.samples import CRM_FIXTURE
 
 __all__ = ["CrmFixture", "FixtureCrmReader", "bundled_fixture_path", "load_fixture"]
 
@@ -117,9 +117,8 @@ class CrmFixture(BaseModel):
 
 
 def bundled_fixture_path() -> Path:
-    """The sample tenant shipped with the source tree (``ingest/samples/crm.json``)."""
-    # resolve(): in the editable install the package is a link tree; the samples sit beside the real files.
-    return Path(dealtalk.ingest.__file__).resolve().parent / "samples" / "crm.json"
+    """The sample tenant shipped with dealtalk (``samples/crm.json``)."""
+    return CRM_FIXTURE
 
 
 def load_fixture(path: Path | None = None) -> CrmFixture:

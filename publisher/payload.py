@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from dealtalk.pipeline.documents import CallResult, MeetingInfo
+from dealtalk.contracts.documents import CallResult, MeetingInfo, OpportunityLink
 from dealtalk.publisher.crm import CrmReader
-from dealtalk.publisher.protocols import OpportunityLink
 from dealtalk.publisher.report_text import (
     action_item_lines,
     clip,

@@ -3,31 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
 
-from dealtalk.pipeline.documents import CallResult, MeetingInfo
+from dealtalk.contracts.documents import CallResult, MeetingInfo, OpportunityLink
 
-__all__ = ["ActivityPublisher", "LinkMethod", "OpportunityLink", "OpportunityResolver", "PublishReceipt"]
-
-LinkMethod = Literal["appointment", "contact_account", "manual", "none"]
-
-
-@dataclass(frozen=True, slots=True)
-class OpportunityLink:
-    """The opportunity a call was linked to, and how.
-
-    Attributes:
-        opportunity_id: Dataverse opportunityid (GUID), or None when the call stays unlinked.
-        method: "appointment" (the D365 appointment of the Teams meeting), "contact_account" (attendees'
-            e-mails -> contacts -> account -> open opportunities), "manual" (``dealtalk link``), "none".
-        detail: a sentence a sales manager understands ("appointment 'X' regards opportunity 'Y'").
-    """
-
-    opportunity_id: str | None
-    method: LinkMethod
-    detail: str
-    opportunity_name: str | None = None
-    account_name: str | None = None
+__all__ = ["ActivityPublisher", "OpportunityResolver", "PublishReceipt"]
 
 
 class OpportunityResolver(Protocol):

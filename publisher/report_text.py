@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from dealtalk.pipeline.documents import ActionItemDoc, CallResult, RiskDoc, SpeakerDoc
+from dealtalk.contracts.documents import ActionItemDoc, CallResult, RiskDoc, SpeakerDoc
 
 __all__ = [
     "action_item_lines",

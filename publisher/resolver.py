@@ -9,10 +9,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from dealtalk.pipeline.documents import MeetingInfo
-from dealtalk.pipeline.errors import InvalidInput
+from dealtalk.contracts.documents import LinkMethod, MeetingInfo, OpportunityLink
+from dealtalk.contracts.errors import InvalidInput
 from dealtalk.publisher.crm import CrmReader, Opportunity
-from dealtalk.publisher.protocols import LinkMethod, OpportunityLink
 from dealtalk.publisher.rules import (
     customer_emails,
     is_guid,

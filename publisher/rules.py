@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from dealtalk.pipeline.documents import MeetingInfo
+from dealtalk.contracts.documents import MeetingInfo
 from dealtalk.publisher.crm import Appointment, Opportunity
 
 __all__ = [

@@ -15,8 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dealtalk.pipeline.config import PublisherSettings
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.config import PublisherSettings
+from dealtalk.contracts.errors import ConfigurationError
 
 __all__ = ["ActivitySchema", "ColumnDef", "TableDefinition", "load_table_definition"]
 

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
 
 
 def _default(field: FieldInfo) -> str:

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bin=.venv/bin
 "$bin/ruff" check .
 "$bin/ruff" format --check .
-packages=(-p dealtalk.pipeline -p dealtalk.ingest -p dealtalk.transcription -p dealtalk.nlp -p dealtalk.publisher
-          -p dealtalk.models -p dealtalk.api)
+packages=(-p dealtalk.contracts -p dealtalk.samples -p dealtalk.emulators -p dealtalk.pipeline -p dealtalk.ingest -p dealtalk.transcription -p dealtalk.nlp -p dealtalk.publisher
+          -p dealtalk.models -p dealtalk.api -p dealtalk.cli)
 "$bin/mypy" "${packages[@]}"
 "$bin/mypy" bench scripts tests

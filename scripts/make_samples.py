@@ -1,6 +1,6 @@
 """Generate the bundled sample calls from their dialogue scripts with espeak-ng and sox.
 
-For each ``ingest/samples/scripts/<name>.json`` this writes, under ``ingest/samples/calls/``:
+For each ``samples/scripts/<name>.json`` this writes, under ``samples/calls/``:
 
 * ``<name>.flac``: 16 kHz mono, each turn spoken by its speaker's espeak-ng voice, gaps between turns and a
   low room-noise floor, so that VAD and diarization see something like a real call;
@@ -24,8 +24,8 @@ import soundfile as sf
 
 SAMPLE_RATE = 16_000
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPTS_DIR = ROOT / "ingest" / "samples" / "scripts"
-OUT_DIR = ROOT / "ingest" / "samples" / "calls"
+SCRIPTS_DIR = ROOT / "samples" / "scripts"
+OUT_DIR = ROOT / "samples" / "calls"
 INTERNAL_DOMAIN = "schoonenberg.nl"
 
 

@@ -13,8 +13,8 @@ import json
 import re
 from pathlib import Path
 
+from dealtalk.contracts.config import Settings
 from dealtalk.nlp.dataset import read_dataset
-from dealtalk.pipeline.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 WORD = re.compile(r"[^\W\d_][\w'-]*")

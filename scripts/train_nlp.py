@@ -24,6 +24,7 @@ import numpy.typing as npt
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 
+from dealtalk.contracts.config import Settings
 from dealtalk.models.e5 import E5_DIR_NAME
 from dealtalk.nlp.augment import asr_style
 from dealtalk.nlp.dataset import RISK_LABELS, Utterance, read_dataset
@@ -32,7 +33,6 @@ from dealtalk.nlp.embedder import load_embedder
 from dealtalk.nlp.heads import SENTIMENTS
 from dealtalk.nlp.rules import load_rules
 from dealtalk.nlp.text import sentences
-from dealtalk.pipeline.config import Settings
 
 SEED = 20261116
 VERSION = "heads-4"

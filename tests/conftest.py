@@ -20,7 +20,7 @@ os.environ["PYANNOTE_METRICS_ENABLED"] = "0"
 for _name in [n for n in os.environ if n.startswith("DEALTALK_")]:
     del os.environ[_name]
 
-from dealtalk.pipeline.config import Settings  # noqa: E402
+from dealtalk.contracts.config import Settings  # noqa: E402
 
 POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dealtalk.pipeline.errors import InvalidInput
+from dealtalk.contracts.errors import InvalidInput
 
 __all__ = ["SAMPLE_RATE", "DecodedAudio", "audio_warnings", "decode_audio"]
 

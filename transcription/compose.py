@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from dealtalk.pipeline.documents import ModelRef, SegmentDoc, SpeakerDoc, TranscriptDoc, WordDoc
+from dealtalk.contracts.documents import ModelRef, SegmentDoc, SpeakerDoc, TranscriptDoc, WordDoc
 from dealtalk.transcription.assign import TimedWord, group_segments
 from dealtalk.transcription.naming import SpeakerIdentity, Utterance
 from dealtalk.transcription.quality import segment_quality

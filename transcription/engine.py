@@ -22,10 +22,10 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
+from dealtalk.contracts.config import SpeechSettings
+from dealtalk.contracts.documents import ModelRef, TranscriptDoc
+from dealtalk.contracts.progress import ProgressHook, no_progress
 from dealtalk.models.device import DevicePlan
-from dealtalk.pipeline.config import SpeechSettings
-from dealtalk.pipeline.documents import ModelRef, TranscriptDoc
-from dealtalk.pipeline.progress import ProgressHook, no_progress
 from dealtalk.transcription.asr import WhisperAsr
 from dealtalk.transcription.assign import TimedWord, assign_speakers, group_segments, smooth_turn_edges
 from dealtalk.transcription.audio import decode_audio

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from dealtalk.pipeline.documents import ModelRef, Participant
+from dealtalk.contracts.documents import ModelRef, Participant
 from dealtalk.transcription.assign import TimedWord
 from dealtalk.transcription.compose import utterances
 from dealtalk.transcription.diarization import Diarization

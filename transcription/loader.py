@@ -11,12 +11,12 @@ import hashlib
 import importlib.metadata
 import logging
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.documents import ModelRef
 from dealtalk.models.checksum import cached_sha256
 from dealtalk.models.device import apply_torch_threads, gpu_batch_size
 from dealtalk.models.registry import ModelRegistry
 from dealtalk.models.whisper import dutch_model_warning
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.documents import ModelRef
 from dealtalk.transcription.asr import AsrOptions, WhisperAsr
 from dealtalk.transcription.diarization import DiarizationOptions, Diarizer
 from dealtalk.transcription.embedding import CamppEmbedder

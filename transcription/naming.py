@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from dealtalk.pipeline.documents import Participant, Role
+from dealtalk.contracts.documents import Participant, Role
 
 __all__ = ["NamingOptions", "SpeakerIdentity", "Utterance", "name_speakers"]
 

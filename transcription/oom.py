@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
-from dealtalk.pipeline.errors import TransientError
+from dealtalk.contracts.errors import TransientError
 
 __all__ = ["is_out_of_memory", "with_smaller_batches"]
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from dealtalk.pipeline.documents import ModelRef, Participant, TranscriptDoc
-from dealtalk.pipeline.progress import ProgressHook
+from dealtalk.contracts.documents import ModelRef, Participant, TranscriptDoc
+from dealtalk.contracts.progress import ProgressHook
 from dealtalk.transcription.assign import TimedWord
 
 __all__ = ["CallContext", "CallTranscriber", "RecognisedWords"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from dealtalk.pipeline.documents import SegmentDoc, SegmentQuality, TranscriptDoc
+from dealtalk.contracts.documents import SegmentDoc, SegmentQuality, TranscriptDoc
 from dealtalk.transcription.assign import TimedWord
 
 __all__ = [

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from dealtalk.pipeline.progress import ProgressHook
+from dealtalk.contracts.progress import ProgressHook
 from dealtalk.transcription.asr import WhisperAsr
 from dealtalk.transcription.code_switch import refit_languages
 from dealtalk.transcription.language import LanguageDecision

@@ -20,7 +20,7 @@ import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
-from dealtalk.pipeline.documents import ModelRef, Participant, Role, TranscriptDoc
+from dealtalk.contracts.documents import ModelRef, Participant, Role, TranscriptDoc
 from dealtalk.transcription.assign import TimedWord, group_segments
 from dealtalk.transcription.compose import build_transcript, utterances
 from dealtalk.transcription.language import segment_language

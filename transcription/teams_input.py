@@ -12,8 +12,8 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from dealtalk.pipeline.documents import ModelRef, TranscriptDoc
-from dealtalk.pipeline.progress import ProgressHook
+from dealtalk.contracts.documents import ModelRef, TranscriptDoc
+from dealtalk.contracts.progress import ProgressHook
 from dealtalk.transcription.language import TextLanguageId
 from dealtalk.transcription.protocols import CallContext, CallTranscriber
 from dealtalk.transcription.teams import teams_ref, teams_transcript

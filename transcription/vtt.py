@@ -26,7 +26,7 @@ import html
 import re
 from dataclasses import dataclass
 
-from dealtalk.pipeline.errors import InvalidInput
+from dealtalk.contracts.errors import InvalidInput
 
 __all__ = ["VttCue", "VttError", "format_timestamp", "parse_timestamp", "parse_vtt"]
 

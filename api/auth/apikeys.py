@@ -17,7 +17,7 @@ from pydantic import SecretStr
 from sqlalchemy import select, update
 
 from dealtalk.api.auth.principal import ROLES, Principal, Role
-from dealtalk.pipeline.errors import InvalidInput
+from dealtalk.contracts.errors import InvalidInput
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.access import ApiKeyRow
 from dealtalk.pipeline.store.schema import utcnow

@@ -23,7 +23,7 @@ from dealtalk.api.auth.sessions import load_session
 from dealtalk.api.auth.tokens import BearerVerifier, InvalidToken
 from dealtalk.api.directory import Directory
 from dealtalk.api.problems import Problem
-from dealtalk.pipeline.api_settings import ApiSettings
+from dealtalk.contracts.api_settings import ApiSettings
 from dealtalk.pipeline.store import Database
 
 __all__ = ["AuthContext", "authenticate", "cookie_name", "require"]

@@ -22,7 +22,7 @@ import jwt
 from jwt.algorithms import RSAAlgorithm
 
 from dealtalk.api.auth.principal import Principal, roles_from_claim
-from dealtalk.pipeline.api_settings import ApiSettings
+from dealtalk.contracts.api_settings import ApiSettings
 
 __all__ = ["BearerVerifier", "InvalidToken"]
 

@@ -19,7 +19,7 @@ from dealtalk.api.queries import call_page
 from dealtalk.api.report_html import render_report
 from dealtalk.api.routers.common import AnyRoleDep, ContextDep, ManagerDep, PageSize, audit, scope_of
 from dealtalk.api.schemas import CallSummary, LinkRequest, Page
-from dealtalk.pipeline.documents import CallResult
+from dealtalk.contracts.documents import CallResult
 from dealtalk.pipeline.manual_link import link_call
 from dealtalk.pipeline.outcomes import CallOutcome, load_outcome
 from dealtalk.pipeline.resources import Resources

@@ -16,16 +16,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from dealtalk.contracts.config import TenantSettings
+from dealtalk.contracts.documents import MeetingInfo
+from dealtalk.contracts.errors import DealtalkError
+from dealtalk.contracts.events import RecordingDiscovered, new_trace_id
 from dealtalk.ingest.graph.errors import GraphFailure, graph_error
 from dealtalk.ingest.graph.languages import PreferredLanguages
 from dealtalk.ingest.graph.meeting import meeting_info
 from dealtalk.ingest.graph.organizers import OrganizerDirectory
 from dealtalk.ingest.graph.session import GraphSession
 from dealtalk.ingest.graph.state import DiscoveryState
-from dealtalk.pipeline.config import TenantSettings
-from dealtalk.pipeline.documents import MeetingInfo
-from dealtalk.pipeline.errors import DealtalkError
-from dealtalk.pipeline.events import RecordingDiscovered, new_trace_id
 
 __all__ = ["GraphDiscovery", "SyncReport"]
 

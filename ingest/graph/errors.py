@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from dealtalk.pipeline.errors import (
+from dealtalk.contracts.errors import (
     ConfigurationError,
     DealtalkError,
     InvalidInput,
     RetryLater,
     TransientError,
+    retry_after_s,
 )
-from dealtalk.publisher.dataverse.errors import retry_after_s
 
 __all__ = ["DeltaTokenExpired", "GraphFailure", "describe_api_error", "graph_error", "group_members_error"]
 

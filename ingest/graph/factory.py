@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.ingest.graph.discovery import Emit, GraphDiscovery
 from dealtalk.ingest.graph.fetcher import GraphRecordingFetcher
 from dealtalk.ingest.graph.organizers import OrganizerDirectory
@@ -11,8 +13,6 @@ from dealtalk.ingest.graph.service import GraphIngest
 from dealtalk.ingest.graph.session import GraphSession
 from dealtalk.ingest.graph.state import DiscoveryState, FileDiscoveryState
 from dealtalk.ingest.graph.subscriptions import SubscriptionManager, SubscriptionPlan
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError
 
 __all__ = ["load_graph_fetcher", "load_graph_ingest", "load_graph_session"]
 

@@ -22,13 +22,13 @@ from typing import Any
 
 import httpx
 
+from dealtalk.contracts.blobs import BlobStore
+from dealtalk.contracts.documents import BlobRef
+from dealtalk.contracts.errors import DealtalkError, InvalidInput, TransientError
+from dealtalk.contracts.events import RecordingDiscovered
 from dealtalk.ingest.graph.errors import GraphFailure, graph_error
 from dealtalk.ingest.graph.session import GraphSession
 from dealtalk.ingest.protocols import FetchedRecording
-from dealtalk.pipeline.blobs import BlobStore
-from dealtalk.pipeline.documents import BlobRef
-from dealtalk.pipeline.errors import DealtalkError, InvalidInput, TransientError
-from dealtalk.pipeline.events import RecordingDiscovered
 
 __all__ = ["GraphRecordingFetcher"]
 

@@ -13,9 +13,9 @@ import re
 import threading
 from collections.abc import Sequence
 
+from dealtalk.contracts.documents import LanguageHint
 from dealtalk.ingest.graph.errors import GraphFailure
 from dealtalk.ingest.graph.session import GraphSession
-from dealtalk.pipeline.documents import LanguageHint
 
 __all__ = ["PreferredLanguages", "primary_language"]
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from dealtalk.contracts.config import TenantSettings
+from dealtalk.contracts.documents import MeetingInfo, Participant
 from dealtalk.ingest.sidecar import role_for_email
-from dealtalk.pipeline.config import TenantSettings
-from dealtalk.pipeline.documents import MeetingInfo, Participant
 
 __all__ = ["meeting_info"]
 

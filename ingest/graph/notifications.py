@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from dealtalk.pipeline.errors import InvalidInput
+from dealtalk.contracts.errors import InvalidInput
 
 __all__ = ["AcceptedNotifications", "NotificationWork", "WorkKind", "accept_notifications"]
 

@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
+from dealtalk.contracts.errors import DealtalkError
 from dealtalk.ingest.graph.discovery import GraphDiscovery, SyncReport
 from dealtalk.ingest.graph.notifications import NotificationWork
 from dealtalk.ingest.graph.subscriptions import SubscriptionManager
-from dealtalk.pipeline.errors import DealtalkError
 
 __all__ = ["GraphIngest", "GraphRuntime", "Leadership", "NotificationQueue", "SyncOutcome"]
 

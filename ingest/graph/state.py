@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
-from dealtalk.pipeline.errors import TransientError
+from dealtalk.contracts.errors import TransientError
 
 __all__ = ["DiscoveryState", "FileDiscoveryState", "SubscriptionRecord"]
 

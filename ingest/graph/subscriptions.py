@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from msgraph.generated.models.subscription import Subscription
 from pydantic import SecretStr
 
+from dealtalk.contracts.errors import ConfigurationError, DealtalkError, TransientError
 from dealtalk.ingest.graph.errors import GraphFailure, graph_error
 from dealtalk.ingest.graph.session import GraphSession
 from dealtalk.ingest.graph.state import DiscoveryState, SubscriptionRecord
-from dealtalk.pipeline.errors import ConfigurationError, DealtalkError, TransientError
 
 __all__ = ["SubscriptionManager", "SubscriptionPlan"]
 

@@ -11,10 +11,10 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from dealtalk.contracts.config import KafkaSettings
+from dealtalk.contracts.errors import InvalidInput
 from dealtalk.pipeline.bus.dead_letters import list_dead_letters, replay_dead_letter, show_dead_letter
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
-from dealtalk.pipeline.config import KafkaSettings
-from dealtalk.pipeline.errors import InvalidInput
 from dealtalk.pipeline.store import Database
 
 __all__ = ["DeadLetterQueue", "EmbeddedDeadLetters", "KafkaDeadLetters", "LetterLine", "Replayed"]

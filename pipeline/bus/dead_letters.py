@@ -8,8 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from dealtalk.contracts.errors import InvalidInput
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
-from dealtalk.pipeline.errors import InvalidInput
 from dealtalk.pipeline.store.schema import AuditRow, DeadLetterRow, utcnow
 
 LOCAL_INGEST_TOPIC = "ingest.local"

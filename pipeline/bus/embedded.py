@@ -23,8 +23,8 @@ from datetime import timedelta
 from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from dealtalk.pipeline.config import BusSettings
-from dealtalk.pipeline.events import StageFailed
+from dealtalk.contracts.config import BusSettings
+from dealtalk.contracts.events import StageFailed
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.schema import BusMessageRow, DeadLetterRow, utcnow
 

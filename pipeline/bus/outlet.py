@@ -18,9 +18,9 @@ from typing import Protocol
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
+from dealtalk.contracts.events import StageFailed, dump_event, topic_of
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
-from dealtalk.pipeline.events import StageFailed, dump_event, topic_of
 from dealtalk.pipeline.store.coordination import OutboxRow
 from dealtalk.pipeline.store.schema import DeadLetterRow
 

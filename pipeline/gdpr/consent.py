@@ -19,14 +19,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import update
 
-from dealtalk.pipeline.documents import MeetingInfo, TranscriptDoc
-from dealtalk.pipeline.errors import InvalidInput
-from dealtalk.pipeline.events import RecordingDiscovered
+from dealtalk.contracts.documents import MeetingInfo, TranscriptDoc
+from dealtalk.contracts.errors import InvalidInput
+from dealtalk.contracts.events import RecordingDiscovered
+from dealtalk.contracts.gdpr_settings import GdprSettings
 from dealtalk.pipeline.gdpr.audit import record_audit
 from dealtalk.pipeline.gdpr.identity import name_pattern, normalise_email
 from dealtalk.pipeline.gdpr.ledger import load_erased
 from dealtalk.pipeline.gdpr.redact import Redaction, redact_meeting, redact_transcript, speakers_of
-from dealtalk.pipeline.gdpr_settings import GdprSettings
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.schema import RecordingRow, utcnow
 

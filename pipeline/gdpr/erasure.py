@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dealtalk.pipeline.documents import TranscriptDoc
-from dealtalk.pipeline.errors import DealtalkError, InvalidInput
+from dealtalk.contracts.documents import TranscriptDoc
+from dealtalk.contracts.errors import DealtalkError, InvalidInput
 from dealtalk.pipeline.gdpr.audit import record_audit
 from dealtalk.pipeline.gdpr.identity import Person
 from dealtalk.pipeline.gdpr.ledger import open_erasure

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from dealtalk.pipeline.documents import BlobRef, InsightsDoc, MeetingInfo, TranscriptDoc
+from dealtalk.contracts.documents import BlobRef, InsightsDoc, MeetingInfo, TranscriptDoc
 from dealtalk.pipeline.gdpr.audit import record_audit
 from dealtalk.pipeline.gdpr.erasure import valid_email
 from dealtalk.pipeline.gdpr.identity import Person

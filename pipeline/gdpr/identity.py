@@ -12,7 +12,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from dealtalk.pipeline.documents import MeetingInfo
+from dealtalk.contracts.documents import MeetingInfo
 
 __all__ = [
     "ERASED",

@@ -16,9 +16,9 @@ from pydantic import BaseModel
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from dealtalk.pipeline.documents import BlobRef, MeetingInfo
-from dealtalk.pipeline.errors import InvalidInput
-from dealtalk.pipeline.events import dump_event, parse_event
+from dealtalk.contracts.documents import BlobRef, MeetingInfo
+from dealtalk.contracts.errors import InvalidInput
+from dealtalk.contracts.events import dump_event, parse_event
 from dealtalk.pipeline.gdpr.identity import Person, normalise_email, scrub
 from dealtalk.pipeline.store.coordination import OutboxRow
 from dealtalk.pipeline.store.schema import (

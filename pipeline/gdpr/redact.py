@@ -13,8 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from dealtalk.nlp.summary import SummaryFacts, TemplateSummary, summary_language
-from dealtalk.pipeline.documents import (
+from dealtalk.contracts.documents import (
     ActionItemDoc,
     EntityDoc,
     InsightsDoc,
@@ -25,6 +24,7 @@ from dealtalk.pipeline.documents import (
     TranscriptDoc,
     WordDoc,
 )
+from dealtalk.nlp.summary import SummaryFacts, TemplateSummary, summary_language
 from dealtalk.pipeline.gdpr.identity import ERASED, ERASED_NAME, scrub
 
 __all__ = [

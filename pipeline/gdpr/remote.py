@@ -7,10 +7,16 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from dealtalk.pipeline.blobs import BlobStore
-from dealtalk.pipeline.documents import BlobRef, CallResult, InsightsDoc, MeetingInfo, TranscriptDoc
+from dealtalk.contracts.blobs import BlobStore
+from dealtalk.contracts.documents import (
+    BlobRef,
+    CallResult,
+    InsightsDoc,
+    MeetingInfo,
+    OpportunityLink,
+    TranscriptDoc,
+)
 from dealtalk.pipeline.store.schema import CallRow, InsightRow, LinkRow, PublicationRow, RecordingRow
-from dealtalk.publisher.protocols import OpportunityLink
 
 __all__ = ["PublishItem", "published_item"]
 

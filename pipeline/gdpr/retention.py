@@ -19,8 +19,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from dealtalk.pipeline.documents import BlobRef, InsightsDoc, MeetingInfo, Participant, TranscriptDoc
-from dealtalk.pipeline.events import InsightsReady
+from dealtalk.contracts.documents import BlobRef, InsightsDoc, MeetingInfo, Participant, TranscriptDoc
+from dealtalk.contracts.events import InsightsReady
 from dealtalk.pipeline.gdpr.audit import record_audit
 from dealtalk.pipeline.gdpr.identity import name_pattern
 from dealtalk.pipeline.gdpr.records import EventRewrite, busy_stage, rewrite_stored_events

@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from dealtalk.pipeline.blobs import BlobStore
-from dealtalk.pipeline.documents import BlobRef, InsightsDoc, MeetingInfo, TranscriptDoc
-from dealtalk.pipeline.events import AudioStored, InsightsReady, TranscriptReady, parse_event
+from dealtalk.contracts.blobs import BlobStore
+from dealtalk.contracts.documents import BlobRef, InsightsDoc, MeetingInfo, TranscriptDoc
+from dealtalk.contracts.events import AudioStored, InsightsReady, TranscriptReady, parse_event
 from dealtalk.pipeline.gdpr.audio import silence_spans
 from dealtalk.pipeline.gdpr.identity import Person, name_pattern, scrub
 from dealtalk.pipeline.gdpr.records import EventRewrite, blob_refs_of, rewrite_stored_events

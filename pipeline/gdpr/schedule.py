@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING
 
-from dealtalk.pipeline.errors import DealtalkError
+from dealtalk.contracts.errors import DealtalkError
 from dealtalk.pipeline.gdpr.retention import run_retention
 
 if TYPE_CHECKING:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dealtalk.pipeline.blobs import BlobStore
-from dealtalk.pipeline.documents import BlobRef, CallResult, InsightsDoc, TranscriptDoc
+from dealtalk.contracts.blobs import BlobStore
+from dealtalk.contracts.documents import BlobRef, CallResult, InsightsDoc, TranscriptDoc
 from dealtalk.pipeline.reprocess.diff import CallDiff, diff_call
 from dealtalk.pipeline.reprocess.runs import load_run, results_of
 from dealtalk.pipeline.store import Database

@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dealtalk.pipeline.documents import CallResult, RiskDoc
+from dealtalk.contracts.documents import CallResult, RiskDoc
 
 __all__ = ["CallDiff", "RunTotals", "diff_call", "risk_changes", "sentiment_by_role", "totals", "word_errors"]
 

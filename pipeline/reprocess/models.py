@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import InvalidInput
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import InvalidInput
 
 __all__ = ["ASR_ALIASES", "ModelSet", "resolve_asr_spec"]
 

@@ -6,9 +6,9 @@ activity's report link opens. The old version stays in the store (its stage resu
 
 from __future__ import annotations
 
-from dealtalk.pipeline.blobs import BlobStore
-from dealtalk.pipeline.documents import InsightsDoc, TranscriptDoc
-from dealtalk.pipeline.events import InsightsReady, TranscriptReady, dump_event
+from dealtalk.contracts.blobs import BlobStore
+from dealtalk.contracts.documents import InsightsDoc, TranscriptDoc
+from dealtalk.contracts.events import InsightsReady, TranscriptReady, dump_event
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.projections import save_insights, save_transcript
 from dealtalk.pipeline.store.schema import AuditRow, StageResultRow, utcnow

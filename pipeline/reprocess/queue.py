@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from dealtalk.contracts.events import AudioStored
 from dealtalk.pipeline.bus.outlet import EventOutlet
-from dealtalk.pipeline.events import AudioStored
 from dealtalk.pipeline.store import Database
 
 __all__ = ["put_on_bus"]

@@ -13,12 +13,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from dealtalk.contracts.blobs import BlobStore
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import DealtalkError
+from dealtalk.contracts.events import InsightsReady
+from dealtalk.contracts.progress import ProgressHook, no_progress
 from dealtalk.nlp.protocols import InsightEngine
-from dealtalk.pipeline.blobs import BlobStore
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import DealtalkError
-from dealtalk.pipeline.events import InsightsReady
-from dealtalk.pipeline.progress import ProgressHook, no_progress
 from dealtalk.pipeline.reprocess.diff import diff_call
 from dealtalk.pipeline.reprocess.promote import make_current
 from dealtalk.pipeline.reprocess.runs import RunInfo, finish_run, record_result, stored_inputs

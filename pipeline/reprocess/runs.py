@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from dealtalk.pipeline.errors import InvalidInput
-from dealtalk.pipeline.events import AudioStored, InsightsReady, parse_event
+from dealtalk.contracts.errors import InvalidInput
+from dealtalk.contracts.events import AudioStored, InsightsReady, parse_event
 from dealtalk.pipeline.reprocess.models import ModelSet
 from dealtalk.pipeline.reprocess.selection import CallSelection
 from dealtalk.pipeline.store import Database

@@ -20,9 +20,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from dealtalk.contracts.config import BusSettings
+from dealtalk.contracts.events import TOPICS, dump_event, topic_of
 from dealtalk.pipeline.bus.embedded import Delivery, EmbeddedBus, LeaseLost
-from dealtalk.pipeline.config import BusSettings
-from dealtalk.pipeline.events import TOPICS, dump_event, topic_of
 from dealtalk.pipeline.runtime.handler import Dead, Done, Retry, handle_delivery, record_success
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store.projections import mark_failed

@@ -14,9 +14,9 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from dealtalk.contracts.config import Settings
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
 from dealtalk.pipeline.bus.outlet import EventOutlet
-from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.discovery import discover_local
 from dealtalk.pipeline.metrics import WorkerMetrics, watch_embedded_backlog
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker, WorkerStats

@@ -16,9 +16,9 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from dealtalk.pipeline.config import BusSettings
-from dealtalk.pipeline.errors import DealtalkError, InvalidInput, RetryLater
-from dealtalk.pipeline.events import StageFailed, dump_event, parse_event
+from dealtalk.contracts.config import BusSettings
+from dealtalk.contracts.errors import DealtalkError, InvalidInput, RetryLater
+from dealtalk.contracts.events import StageFailed, dump_event, parse_event
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.schema import AuditRow, StageResultRow

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from dealtalk.contracts.blobs import BlobStore
+from dealtalk.contracts.config import TenantSettings
+from dealtalk.contracts.documents import InsightsDoc, MeetingInfo, TranscriptDoc
+from dealtalk.contracts.events import InsightsReady, TranscriptReady
 from dealtalk.nlp.protocols import InsightContext, InsightEngine
-from dealtalk.pipeline.blobs import BlobStore
-from dealtalk.pipeline.config import TenantSettings
-from dealtalk.pipeline.documents import InsightsDoc, MeetingInfo, TranscriptDoc
-from dealtalk.pipeline.events import InsightsReady, TranscriptReady
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store.projections import save_insights
 

@@ -6,10 +6,10 @@ from collections.abc import Callable, Mapping
 
 from sqlalchemy.orm import Session
 
+from dealtalk.contracts.blobs import BlobStore
+from dealtalk.contracts.errors import ConfigurationError, InvalidInput
+from dealtalk.contracts.events import AudioStored, RecordingDiscovered
 from dealtalk.ingest.protocols import RecordingFetcher
-from dealtalk.pipeline.blobs import BlobStore
-from dealtalk.pipeline.errors import ConfigurationError, InvalidInput
-from dealtalk.pipeline.events import AudioStored, RecordingDiscovered
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store.projections import save_audio
 

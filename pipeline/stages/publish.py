@@ -6,12 +6,12 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from dealtalk.pipeline.blobs import BlobStore
-from dealtalk.pipeline.documents import CallResult, InsightsDoc, TranscriptDoc
-from dealtalk.pipeline.events import CallPublished, InsightsReady
+from dealtalk.contracts.blobs import BlobStore
+from dealtalk.contracts.documents import CallResult, InsightsDoc, OpportunityLink, TranscriptDoc
+from dealtalk.contracts.events import CallPublished, InsightsReady
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store.projections import save_publication
-from dealtalk.publisher.protocols import ActivityPublisher, OpportunityLink, OpportunityResolver
+from dealtalk.publisher.protocols import ActivityPublisher, OpportunityResolver
 
 __all__ = ["build_publish_stage", "load_call_result", "publish_insights"]
 

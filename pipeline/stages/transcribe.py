@@ -12,12 +12,12 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session
 
-from dealtalk.pipeline.blobs import BlobStore
-from dealtalk.pipeline.config import SpeechSettings, TenantSettings
-from dealtalk.pipeline.documents import LanguageHint, MeetingInfo, TranscriptDoc
-from dealtalk.pipeline.errors import InvalidInput
-from dealtalk.pipeline.events import AudioStored, TranscriptReady
-from dealtalk.pipeline.progress import ProgressHook
+from dealtalk.contracts.blobs import BlobStore
+from dealtalk.contracts.config import SpeechSettings, TenantSettings
+from dealtalk.contracts.documents import LanguageHint, MeetingInfo, TranscriptDoc
+from dealtalk.contracts.errors import InvalidInput
+from dealtalk.contracts.events import AudioStored, TranscriptReady
+from dealtalk.contracts.progress import ProgressHook
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store.projections import save_transcript
 from dealtalk.transcription.language import TextLanguageId

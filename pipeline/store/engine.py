@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.errors import ConfigurationError
 
 __all__ = ["Database", "open_database"]
 

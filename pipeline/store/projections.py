@@ -9,8 +9,8 @@ from __future__ import annotations
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from dealtalk.pipeline.documents import InsightsDoc, MeetingInfo, TranscriptDoc
-from dealtalk.pipeline.events import (
+from dealtalk.contracts.documents import InsightsDoc, MeetingInfo, TranscriptDoc
+from dealtalk.contracts.events import (
     AudioStored,
     CallPublished,
     InsightsReady,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from dealtalk.contracts.documents import OpportunityLink
 from dealtalk.pipeline.store.engine import Database
 from dealtalk.pipeline.store.schema import LinkRow, RecordingRow
-from dealtalk.publisher.protocols import OpportunityLink
 
 __all__ = ["linked_opportunity", "manual_link", "recording_with_audio"]
 

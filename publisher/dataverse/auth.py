@@ -18,7 +18,7 @@ import httpx
 import msal
 from pydantic import SecretStr
 
-from dealtalk.pipeline.errors import ConfigurationError, TransientError
+from dealtalk.contracts.errors import ConfigurationError, TransientError
 
 __all__ = ["MsalTokenProvider", "TokenProvider"]
 

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dealtalk.pipeline.errors import TransientError
+from dealtalk.contracts.errors import TransientError
 from dealtalk.publisher.request import DataverseRequest
 
 __all__ = ["BatchPart", "encode_batch", "parse_batch_response"]

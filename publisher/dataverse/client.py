@@ -30,10 +30,10 @@ from tenacity import (
     wait_random_exponential,
 )
 
-from dealtalk.pipeline.errors import RetryLater, TransientError
+from dealtalk.contracts.errors import RetryLater, TransientError, retry_after_s
 from dealtalk.publisher.dataverse.auth import TokenProvider
 from dealtalk.publisher.dataverse.batch import BatchPart, encode_batch, parse_batch_response
-from dealtalk.publisher.dataverse.errors import error_for, retry_after_s
+from dealtalk.publisher.dataverse.errors import error_for
 from dealtalk.publisher.request import DataverseRequest, api_root, standard_headers
 
 __all__ = ["DataverseClient", "DataverseResponse"]

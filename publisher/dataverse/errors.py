@@ -7,13 +7,10 @@ an actionable hint (table not provisioned, key not active, record gone, missing 
 
 from __future__ import annotations
 
-import email.utils
 import re
-import time
-from datetime import UTC
 from typing import Any
 
-from dealtalk.pipeline.errors import (
+from dealtalk.contracts.errors import (
     ConfigurationError,
     DealtalkError,
     InvalidInput,
@@ -21,7 +18,7 @@ from dealtalk.pipeline.errors import (
     TransientError,
 )
 
-__all__ = ["error_code", "error_for", "retry_after_s"]
+__all__ = ["error_code", "error_for"]
 
 _RESOURCE_NOT_FOUND = "0x8006088a"  # unknown entity set: the table is not there
 _UNDEFINED_KEY = "0x80060891"  # the alternate key is not defined (or not active yet)
@@ -35,22 +32,6 @@ def error_code(body: Any) -> tuple[str, str]:
     if not isinstance(error, dict):
         return "", ""
     return str(error.get("code") or ""), str(error.get("message") or "")
-
-
-def retry_after_s(value: str | None) -> float | None:
-    """A ``Retry-After`` header in seconds (delta-seconds or an HTTP date); None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, moment.timestamp() - time.time())
 
 
 def error_for(status: int, body: Any, purpose: str) -> DealtalkError:

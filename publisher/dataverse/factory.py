@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.publisher.dataverse.auth import MsalTokenProvider
 from dealtalk.publisher.dataverse.client import DataverseClient
 

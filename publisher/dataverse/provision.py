@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.publisher.dataverse.client import DataverseClient
 from dealtalk.publisher.request import DataverseRequest, odata_string
 from dealtalk.publisher.schema import ActivitySchema, ColumnDef

@@ -11,8 +11,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from dealtalk.pipeline.documents import CallResult, MeetingInfo
-from dealtalk.pipeline.errors import DealtalkError
+from dealtalk.contracts.documents import CallResult, MeetingInfo, OpportunityLink
+from dealtalk.contracts.errors import DealtalkError
 from dealtalk.publisher.crm import CrmReader
 from dealtalk.publisher.dataverse.client import DataverseClient
 from dealtalk.publisher.dataverse.errors import error_for
@@ -23,7 +23,7 @@ from dealtalk.publisher.payload import (
     report_url_for,
     resolve_parties,
 )
-from dealtalk.publisher.protocols import OpportunityLink, PublishReceipt
+from dealtalk.publisher.protocols import PublishReceipt
 from dealtalk.publisher.request import DataverseRequest, entity_path, key_path, record_key, stable_id
 from dealtalk.publisher.schema import ActivitySchema
 

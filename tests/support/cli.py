@@ -13,7 +13,7 @@ def dealtalk(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[s
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DEALTALK_")}
     environment.update(DEALTALK_DATA_DIR=str(cwd / "data"), HF_HUB_OFFLINE="1", **env)
     return subprocess.run(
-        [sys.executable, "-m", "dealtalk.pipeline.cli", *args],
+        [sys.executable, "-m", "dealtalk.cli", *args],
         cwd=cwd,
         env=environment,
         capture_output=True,

@@ -17,19 +17,19 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dealtalk.pipeline.bus.kafka import reader
-from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
-from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
-from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan
-from dealtalk.pipeline.config import KafkaSettings
-from dealtalk.pipeline.documents import BlobRef, MeetingInfo
-from dealtalk.pipeline.events import (
+from dealtalk.contracts.config import KafkaSettings
+from dealtalk.contracts.documents import BlobRef, MeetingInfo
+from dealtalk.contracts.events import (
     AudioStored,
     RecordingDiscovered,
     TranscriptReady,
     dump_event,
     new_trace_id,
 )
+from dealtalk.pipeline.bus.kafka import reader
+from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
+from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
+from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan
 from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
 from dealtalk.pipeline.runtime.stage import Stage

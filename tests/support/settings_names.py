@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
 
 
 def setting_exists(variable: str) -> bool:

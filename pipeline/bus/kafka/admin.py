@@ -11,11 +11,11 @@ from typing import Literal
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from dealtalk.contracts.config import KafkaSettings
+from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.pipeline.bus.kafka.connection import client_options, describe_cluster
 from dealtalk.pipeline.bus.kafka.errors import CLIENT_ERRORS, translate
 from dealtalk.pipeline.bus.kafka.topics import TopicSpec, topic_plan
-from dealtalk.pipeline.config import KafkaSettings
-from dealtalk.pipeline.errors import ConfigurationError
 
 __all__ = ["GroupState", "KafkaAdmin", "TopicResult", "create_topics"]
 

@@ -16,7 +16,7 @@ import logging
 import ssl
 from typing import Any
 
-from dealtalk.pipeline.config import KafkaSettings
+from dealtalk.contracts.config import KafkaSettings
 
 __all__ = ["client_options", "describe_cluster"]
 

@@ -19,6 +19,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from dealtalk.contracts.config import KafkaSettings
+from dealtalk.contracts.errors import InvalidInput
+from dealtalk.contracts.events import StageFailed, parse_event
 from dealtalk.pipeline.bus.dead_letters import LOCAL_INGEST_TOPIC
 from dealtalk.pipeline.bus.kafka.headers import (
     ATTEMPT,
@@ -31,9 +34,6 @@ from dealtalk.pipeline.bus.kafka.headers import (
 )
 from dealtalk.pipeline.bus.kafka.reader import read_topic
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
-from dealtalk.pipeline.config import KafkaSettings
-from dealtalk.pipeline.errors import InvalidInput
-from dealtalk.pipeline.events import StageFailed, parse_event
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.coordination import OutboxRow
 from dealtalk.pipeline.store.schema import AuditRow

@@ -6,7 +6,7 @@ import asyncio
 
 from aiokafka.errors import KafkaError
 
-from dealtalk.pipeline.errors import ConfigurationError, DealtalkError, InvalidInput, TransientError
+from dealtalk.contracts.errors import ConfigurationError, DealtalkError, InvalidInput, TransientError
 
 __all__ = ["CLIENT_ERRORS", "translate"]
 

@@ -15,10 +15,10 @@ from types import TracebackType
 
 from aiokafka import AIOKafkaProducer
 
+from dealtalk.contracts.config import KafkaSettings
 from dealtalk.pipeline.bus.kafka.connection import client_options, describe_cluster
 from dealtalk.pipeline.bus.kafka.errors import CLIENT_ERRORS, translate
 from dealtalk.pipeline.bus.kafka.headers import encode_headers
-from dealtalk.pipeline.config import KafkaSettings
 
 __all__ = ["KafkaProducer", "Sent"]
 

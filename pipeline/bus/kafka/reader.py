@@ -10,11 +10,11 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from dealtalk.contracts.config import KafkaSettings
+from dealtalk.contracts.errors import InvalidInput
 from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
 from dealtalk.pipeline.bus.kafka.connection import client_options
 from dealtalk.pipeline.bus.kafka.errors import CLIENT_ERRORS, translate
-from dealtalk.pipeline.config import KafkaSettings
-from dealtalk.pipeline.errors import InvalidInput
 
 __all__ = ["read_topic"]
 

@@ -16,11 +16,11 @@ import threading
 
 from sqlalchemy import func, select
 
+from dealtalk.contracts.config import KafkaSettings
+from dealtalk.contracts.errors import DealtalkError, InvalidInput
+from dealtalk.contracts.events import StageFailed, dump_event, new_trace_id
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
-from dealtalk.pipeline.config import KafkaSettings
-from dealtalk.pipeline.errors import DealtalkError, InvalidInput
-from dealtalk.pipeline.events import StageFailed, dump_event, new_trace_id
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.coordination import OutboxRow
 

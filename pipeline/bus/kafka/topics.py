@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from dealtalk.pipeline.config import KafkaSettings
-from dealtalk.pipeline.events import (
+from dealtalk.contracts.config import KafkaSettings
+from dealtalk.contracts.events import (
     TOPICS,
     AudioStored,
     CallPublished,

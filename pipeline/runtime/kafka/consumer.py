@@ -22,9 +22,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
+from dealtalk.contracts.config import BusSettings, KafkaSettings
 from dealtalk.pipeline.bus.kafka.connection import client_options
 from dealtalk.pipeline.bus.kafka.errors import CLIENT_ERRORS, translate
-from dealtalk.pipeline.config import BusSettings, KafkaSettings
 from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.handler import backoff_s
 from dealtalk.pipeline.runtime.kafka.jobs import JobSlots

@@ -11,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 
-from dealtalk.pipeline.events import StageFailed
+from dealtalk.contracts.events import StageFailed
 from dealtalk.pipeline.runtime.handler import Dead
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.schema import DeliveryRow, utcnow

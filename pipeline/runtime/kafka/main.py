@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import DealtalkError
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
 from dealtalk.pipeline.bus.outlet import KafkaOutlet
-from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.discovery import discover_local
-from dealtalk.pipeline.errors import DealtalkError
 from dealtalk.pipeline.metrics import WorkerMetrics
 from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.kafka.jobs import sleep_unless_stopped

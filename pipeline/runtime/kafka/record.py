@@ -19,9 +19,9 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
+from dealtalk.contracts.config import BusSettings, KafkaSettings
 from dealtalk.pipeline.bus.kafka.connection import describe_cluster
 from dealtalk.pipeline.bus.kafka.headers import ORIGINAL_TOPIC, attempt_of, decode_headers
-from dealtalk.pipeline.config import BusSettings, KafkaSettings
 from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.handler import Dead, Done, Outcome, Retry, handle_delivery
 from dealtalk.pipeline.runtime.kafka.deliveries import begin_delivery, died_too_often, end_delivery

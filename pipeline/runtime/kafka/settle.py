@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from dealtalk.contracts.events import StageFailed, dump_event, parse_event
 from dealtalk.pipeline.bus.kafka.headers import (
     ATTEMPT,
     DLQ_ORIGINAL,
@@ -35,7 +36,6 @@ from dealtalk.pipeline.bus.kafka.headers import (
 )
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
-from dealtalk.pipeline.events import StageFailed, dump_event, parse_event
 from dealtalk.pipeline.runtime.handler import Dead, Done, Retry, record_success
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database

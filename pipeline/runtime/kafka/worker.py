@@ -16,13 +16,13 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from dealtalk.contracts.config import BusSettings, KafkaSettings
+from dealtalk.contracts.errors import DealtalkError
 from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
 from dealtalk.pipeline.bus.kafka.connection import describe_cluster
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
 from dealtalk.pipeline.bus.kafka.relay import OutboxRelay, outbox_size
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
-from dealtalk.pipeline.config import BusSettings, KafkaSettings
-from dealtalk.pipeline.errors import DealtalkError
 from dealtalk.pipeline.metrics import WorkerMetrics
 from dealtalk.pipeline.runtime.embedded import WorkerStats, new_worker_id
 from dealtalk.pipeline.runtime.kafka.consumer import StageConsumer

@@ -20,10 +20,10 @@ from fastapi.testclient import TestClient
 from dealtalk.api.app import create_app
 from dealtalk.api.auth.apikeys import create_key
 from dealtalk.api.auth.principal import Role
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
+from dealtalk.emulators.identity import IdentityEmulator, TokenIssuer
+from dealtalk.emulators.identity_codeflow import CodeFlowProvider, SigningKeys, install_code_flow
 from dealtalk.pipeline.resources import Resources
-from tests.emulators.identity import IdentityEmulator, TokenIssuer
-from tests.emulators.identity_codeflow import CodeFlowProvider, SigningKeys, install_code_flow
 from tests.integration.api.seed import BRIGHTLAB_OPP, MARK_OID, ZUIDHAVEN_OPP, seed_call
 
 TENANT = "6c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f"

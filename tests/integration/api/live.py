@@ -10,7 +10,7 @@ import time
 import uvicorn
 
 from dealtalk.api.app import create_app
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
 
 __all__ = ["LiveApi", "free_port"]
 

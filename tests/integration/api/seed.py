@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dealtalk.pipeline.documents import (
+from dealtalk.contracts.documents import (
     CallKpisDoc,
     HealthDoc,
     InsightsDoc,
@@ -14,7 +14,7 @@ from dealtalk.pipeline.documents import (
     SpeakerDoc,
     TranscriptDoc,
 )
-from dealtalk.pipeline.events import (
+from dealtalk.contracts.events import (
     CallPublished,
     InsightsReady,
     RecordingDiscovered,
@@ -30,7 +30,7 @@ from dealtalk.pipeline.store.projections import (
 )
 from dealtalk.pipeline.store.schema import StageResultRow
 
-# The sample tenant (ingest/samples/crm.json): Mark manages Eva; Sanne is in another team.
+# The sample tenant (samples/crm.json): Mark manages Eva; Sanne is in another team.
 EVA, MARK, SANNE = (
     "90509188-33d5-55c7-979b-e2fc3b23f163",
     "84f25ce2-9e2c-58e7-9b34-fb0f802f9232",

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from dealtalk.api.auth.apikeys import authenticate_key
-from dealtalk.pipeline.cli import app
+from dealtalk.cli.main import app
 from dealtalk.pipeline.store import open_database
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from dealtalk.pipeline.config import Settings
-from tests.emulators.identity_codeflow import User, WebApp
+from dealtalk.contracts.config import Settings
+from dealtalk.emulators.identity_codeflow import User, WebApp
 from tests.integration.api.conftest import API_CLIENT, API_SECRET, Identity, seed_calls
 from tests.integration.api.live import LiveApi, free_port
 from tests.integration.api.seed import MARK_OID, SANNE_OID, SECRET_TEXT

@@ -18,8 +18,8 @@ from dealtalk.api.auth.apikeys import authenticate_key, create_key, revoke_key
 from dealtalk.api.auth.principal import Principal
 from dealtalk.api.auth.sessions import create_session
 from dealtalk.api.wiring import check_exposure
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.pipeline.resources import Resources
 from dealtalk.pipeline.store.access import ApiKeyRow
 from dealtalk.pipeline.store.schema import utcnow

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from dealtalk.api.app import create_app
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
 from dealtalk.pipeline.resources import Resources
 from tests.integration.api.seed import BRIGHTLAB_OPP, EVA, SANNE, ZUIDHAVEN_OPP, seed_call
 

@@ -19,8 +19,8 @@ from dealtalk.api.aggregates import aggregate_risks, raw_totals, rollup_level, t
 from dealtalk.api.directory import Directory
 from dealtalk.api.filters import RiskFilters
 from dealtalk.api.scope import Scope
-from dealtalk.pipeline.cli import app
-from dealtalk.pipeline.documents import (
+from dealtalk.cli.main import app
+from dealtalk.contracts.documents import (
     BlobRef,
     CallKpisDoc,
     HealthDoc,
@@ -29,7 +29,7 @@ from dealtalk.pipeline.documents import (
     MeetingInfo,
     RiskDoc,
 )
-from dealtalk.pipeline.events import CallPublished, InsightsReady, RecordingDiscovered
+from dealtalk.contracts.events import CallPublished, InsightsReady, RecordingDiscovered
 from dealtalk.pipeline.store import Database, open_database
 from dealtalk.pipeline.store.projections import save_discovered, save_insights, save_publication
 from dealtalk.pipeline.store.rollups import RiskRollupRow, rebuild_rollups

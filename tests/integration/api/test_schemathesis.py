@@ -16,7 +16,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from dealtalk.api.app import create_app
 from dealtalk.api.auth.apikeys import create_key
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
 from dealtalk.pipeline.resources import Resources
 from tests.integration.api.live import LiveApi, free_port
 from tests.integration.api.seed import BRIGHTLAB_OPP, ZUIDHAVEN_OPP, seed_call

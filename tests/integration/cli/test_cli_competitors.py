@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
 from dealtalk.publisher.fixture import bundled_fixture_path
 from tests.support.cli import dealtalk
 

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import soundfile as sf
 
-from dealtalk.pipeline.commands.common import bundled_samples
+from dealtalk.samples import CALLS_DIR
 from tests.support.cli import dealtalk
 
-ENGLISH = bundled_samples() / "calls" / "call-en-northwind.flac"
+ENGLISH = CALLS_DIR / "call-en-northwind.flac"
 RISK_LABELS = {
     "competitor_mention",
     "price_objection",

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from dealtalk.ingest.graph.sandbox import Sandbox, start_sandbox
+from dealtalk.cli.commands.sandbox import forget_previous_tenant, topology_settings
+from dealtalk.contracts.config import Settings
+from dealtalk.emulators.launcher import Sandbox, start_sandbox
 from dealtalk.pipeline.bus.kafka.admin import create_topics
-from dealtalk.pipeline.commands.sandbox import forget_previous_tenant, topology_settings
-from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.outcomes import load_outcome
 from dealtalk.pipeline.resources import Resources
 from dealtalk.pipeline.store.coordination import GraphStateRow, LeaseRow
@@ -41,9 +41,9 @@ pytestmark = [
     pytest.mark.timeout(1500),
 ]
 
-_CLI = "from dealtalk.pipeline.cli import main; main()"
+_CLI = "from dealtalk.cli.main import main; main()"
 NL, EN, MIXED = "rec-2026-11-16-zuidhaven", "rec-2026-11-18-northwind", "rec-2026-11-20-brightlab"
-# The opportunity each sample call belongs to (ingest/samples/crm.json): by its D365 appointment (Zuidhaven),
+# The opportunity each sample call belongs to (samples/crm.json): by its D365 appointment (Zuidhaven),
 # else the attendees' account's open opportunities, the organizer's first (Northwind: Mark's), then the most
 # recently modified (Brightlab: both are Sanne's, the renewal was modified last).
 EXPECTED_OPPORTUNITY = {
@@ -165,7 +165,7 @@ def test_demo_sandbox_runs_the_deployed_topology_on_kafka_twice_without_a_second
             [
                 sys.executable,
                 "-c",
-                "from dealtalk.pipeline.cli import main; main()",
+                "from dealtalk.cli.main import main; main()",
                 "demo",
                 "--sandbox",
                 "--dump",

@@ -16,11 +16,10 @@ from typing import Any, ClassVar
 import pytest
 from sqlalchemy import select
 
-from dealtalk.pipeline.commands.common import bundled_samples
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.documents import ModelRef, SegmentDoc, SpeakerDoc, TranscriptDoc, WordDoc
+from dealtalk.contracts.progress import ProgressHook
 from dealtalk.pipeline.discovery import discover_local
-from dealtalk.pipeline.documents import ModelRef, SegmentDoc, SpeakerDoc, TranscriptDoc, WordDoc
-from dealtalk.pipeline.progress import ProgressHook
 from dealtalk.pipeline.resources import Resources
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker, WorkerStats
 from dealtalk.pipeline.runtime.stage import Stage
@@ -28,6 +27,7 @@ from dealtalk.pipeline.stages.fetch import build_fetch_stage
 from dealtalk.pipeline.stages.transcribe import build_transcribe_stage
 from dealtalk.pipeline.store.queries import recording_with_audio
 from dealtalk.pipeline.store.schema import Base
+from dealtalk.samples import CALLS_DIR, SAMPLES_DIR
 from dealtalk.transcription.assign import TimedWord
 from dealtalk.transcription.audio import decode_audio
 from dealtalk.transcription.protocols import CallContext, RecognisedWords
@@ -36,8 +36,8 @@ from dealtalk.transcription.protocols import CallContext, RecognisedWords
 # that erase against the emulated Dataverse or read the opt-out group through the emulated Graph.
 from tests.integration.m365.conftest import *  # noqa: F403
 
-CALLS = bundled_samples() / "calls"
-SCRIPTS = bundled_samples() / "scripts"
+CALLS = CALLS_DIR
+SCRIPTS = SAMPLES_DIR / "scripts"
 SARAH = "sarah.miller@northwind-logistics.com"
 NORTHWIND = "rec-2026-11-18-northwind"
 

@@ -7,15 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.gdpr_settings import GdprSettings
+from dealtalk.emulators.graph import Tenant
+from dealtalk.emulators.identity import AppRegistration, TokenIssuer
 from dealtalk.ingest.graph.factory import load_graph_session
 from dealtalk.ingest.graph.session import GraphSession
 from dealtalk.ingest.graph.state import FileDiscoveryState
-from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.gdpr.consent import consent_decision
 from dealtalk.pipeline.gdpr.consent_graph import GraphGroupMembership
-from dealtalk.pipeline.gdpr_settings import GdprSettings
-from tests.emulators.graph import Tenant
-from tests.emulators.identity import AppRegistration, TokenIssuer
 from tests.integration.m365.conftest import APP_ID, APP_SECRET, GRAPH, GRAPH_ROLES
 from tests.unit.publisher.builders import sample_meetings
 

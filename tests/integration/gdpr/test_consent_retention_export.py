@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dealtalk.contracts.documents import BlobRef
 from dealtalk.pipeline.bus.dead_letters import list_dead_letters
-from dealtalk.pipeline.documents import BlobRef
 from dealtalk.pipeline.gdpr import export_person, run_retention
 from dealtalk.pipeline.gdpr.redact import RETIRED
 from dealtalk.pipeline.gdpr.schedule import start_retention_schedule

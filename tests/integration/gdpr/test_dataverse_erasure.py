@@ -10,13 +10,13 @@ from typing import Any
 
 import pytest
 
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
+from dealtalk.emulators.dataverse import DataverseEmulator
+from dealtalk.emulators.dataverse.security import DEALTALK_ROLE, SecurityRole
 from dealtalk.pipeline.gdpr import erase_person
 from dealtalk.publisher.dataverse.factory import dataverse_client
 from dealtalk.publisher.dataverse.provision import provision
 from dealtalk.publisher.schema import ActivitySchema
-from tests.emulators.dataverse import DataverseEmulator
-from tests.emulators.dataverse.security import DEALTALK_ROLE, SecurityRole
 from tests.integration.m365.conftest import APP_ID
 
 from .conftest import NORTHWIND, SARAH, Pipeline, fill_inbox, needles_found

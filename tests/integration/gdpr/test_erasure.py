@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
-from dealtalk.pipeline.cli import app
-from dealtalk.pipeline.documents import InsightsDoc, TranscriptDoc
-from dealtalk.pipeline.events import AudioStored, dump_event, parse_event
+from dealtalk.cli.main import app
+from dealtalk.contracts.documents import InsightsDoc, TranscriptDoc
+from dealtalk.contracts.events import AudioStored, dump_event, parse_event
 from dealtalk.pipeline.gdpr import erase_person
 from dealtalk.pipeline.resources import Resources
 from dealtalk.pipeline.store.schema import (

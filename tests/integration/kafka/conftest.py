@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dealtalk.pipeline.config import BusSettings, KafkaSettings
+from dealtalk.contracts.config import BusSettings, KafkaSettings
 from dealtalk.pipeline.store import Database, open_database
 from tests.support.kafka_broker import TestBroker, kafka_broker
 from tests.support.kafka_stages import create_topics, make_kafka_settings

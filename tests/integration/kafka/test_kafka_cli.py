@@ -19,12 +19,13 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from dealtalk.cli.main import app
+from dealtalk.contracts.config import KafkaSettings
+from dealtalk.contracts.events import AudioStored, parse_event
 from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan
-from dealtalk.pipeline.cli import app
-from dealtalk.pipeline.config import KafkaSettings
-from dealtalk.pipeline.events import AudioStored, parse_event
 from dealtalk.pipeline.store import open_database
 from dealtalk.pipeline.store.schema import RecordingRow
+from dealtalk.samples import CALLS_DIR
 from tests.support.kafka_broker import TestBroker
 from tests.support.kafka_stages import make_kafka_settings, read_topic
 
@@ -63,7 +64,7 @@ def test_topics_create_is_idempotent_and_list_shows_them(kafka_broker: TestBroke
 
 def _worker(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-c", "from dealtalk.pipeline.cli import main; main()", "worker", *args],
+        [sys.executable, "-c", "from dealtalk.cli.main import main; main()", "worker", *args],
         env={**os.environ, **env},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -81,7 +82,7 @@ def test_worker_processes_fetch_the_sample_calls_over_kafka_and_stop_gracefully_
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     # The repository's copy: the editable install's link tree does not carry the sample audio.
-    calls = sorted((Path(__file__).resolve().parents[3] / "ingest" / "samples" / "calls").glob("*.flac"))
+    calls = sorted(CALLS_DIR.glob("*.flac"))
     assert len(calls) == 3
     for audio in calls:
         shutil.copy(audio, inbox / audio.name)

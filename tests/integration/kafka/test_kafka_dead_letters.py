@@ -11,6 +11,12 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from dealtalk.cli.commands.common import console
+from dealtalk.cli.main import app
+from dealtalk.contracts.config import BusSettings, KafkaSettings
+from dealtalk.contracts.documents import BlobRef
+from dealtalk.contracts.errors import InvalidInput
+from dealtalk.contracts.events import AudioStored, RecordingDiscovered, dump_event
 from dealtalk.pipeline.blobs import LocalBlobStore
 from dealtalk.pipeline.bus.kafka.dead_letters import (
     list_kafka_dead_letters,
@@ -18,12 +24,6 @@ from dealtalk.pipeline.bus.kafka.dead_letters import (
     show_kafka_dead_letter,
 )
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
-from dealtalk.pipeline.cli import app
-from dealtalk.pipeline.commands.common import console
-from dealtalk.pipeline.config import BusSettings, KafkaSettings
-from dealtalk.pipeline.documents import BlobRef
-from dealtalk.pipeline.errors import InvalidInput
-from dealtalk.pipeline.events import AudioStored, RecordingDiscovered, dump_event
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
 from dealtalk.pipeline.store import Database
 from tests.support.kafka_stages import (

@@ -21,13 +21,14 @@ import pytest
 import soundfile as sf
 from typer.testing import CliRunner
 
-from dealtalk.pipeline.cli import app
+from dealtalk.cli.main import app
+from dealtalk.samples import CALLS_DIR
 from tests.support.kafka_broker import TestBroker
 from tests.support.kafka_stages import make_kafka_settings
 
 pytestmark = [pytest.mark.kafka, pytest.mark.models, pytest.mark.slow, pytest.mark.timeout(900)]
 
-SAMPLES = Path(__file__).resolve().parents[3] / "ingest" / "samples" / "calls"
+SAMPLES = CALLS_DIR
 CUT_S = 25.0
 STAGES = ("fetch", "transcribe", "analyze", "publish")
 
@@ -84,7 +85,7 @@ def test_sample_calls_run_end_to_end_through_one_worker_process_per_stage(
         extra = ["--watch", str(inbox)] if stage == "fetch" else []
         with (logs / f"{stage}.log").open("ab") as log:
             workers[stage] = subprocess.Popen(
-                [sys.executable, "-m", "dealtalk.pipeline.cli", "worker", "--stage", stage, *extra],
+                [sys.executable, "-m", "dealtalk.cli", "worker", "--stage", stage, *extra],
                 env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -10,12 +10,12 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy import func, select
 
+from dealtalk.contracts.config import BusSettings, KafkaSettings
+from dealtalk.contracts.errors import RetryLater, TransientError
+from dealtalk.contracts.events import AudioStored, TranscriptReady, parse_event
 from dealtalk.pipeline.bus.kafka.dead_letters import list_kafka_dead_letters
 from dealtalk.pipeline.bus.kafka.headers import decode_headers
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
-from dealtalk.pipeline.config import BusSettings, KafkaSettings
-from dealtalk.pipeline.errors import RetryLater, TransientError
-from dealtalk.pipeline.events import AudioStored, TranscriptReady, parse_event
 from dealtalk.pipeline.metrics import WorkerMetrics
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
 from dealtalk.pipeline.store import Database

@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from dealtalk.contracts.config import BusSettings
+from dealtalk.contracts.events import AudioStored
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
-from dealtalk.pipeline.config import BusSettings
-from dealtalk.pipeline.events import AudioStored
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
 from dealtalk.pipeline.store import Database
 from tests.support.kafka_broker import TestBroker

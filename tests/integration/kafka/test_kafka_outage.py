@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from dealtalk.contracts.config import BusSettings
+from dealtalk.contracts.events import TranscriptReady, parse_event
 from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
 from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan
-from dealtalk.pipeline.config import BusSettings
-from dealtalk.pipeline.events import TranscriptReady, parse_event
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
 from dealtalk.pipeline.store import Database
 from tests.support.kafka_broker import TestBroker

@@ -10,14 +10,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from dealtalk.contracts.config import BusSettings, KafkaSettings
+from dealtalk.contracts.errors import TransientError
+from dealtalk.contracts.events import RecordingDiscovered
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer, Sent
 from dealtalk.pipeline.bus.kafka.relay import OutboxRelay, outbox_size
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
 from dealtalk.pipeline.bus.outlet import KafkaOutlet
-from dealtalk.pipeline.config import BusSettings, KafkaSettings
 from dealtalk.pipeline.discovery import hand_on_discovered
-from dealtalk.pipeline.errors import TransientError
-from dealtalk.pipeline.events import RecordingDiscovered
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.schema import RecordingRow

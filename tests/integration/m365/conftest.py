@@ -21,15 +21,15 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 
 from dealtalk.api.notifications import graph_notification_router
+from dealtalk.contracts.config import Settings
+from dealtalk.emulators.dataverse import DataverseEmulator, SecurityRole, ServiceProtection
+from dealtalk.emulators.dataverse.seed import seed_from_fixture
+from dealtalk.emulators.graph import GraphEmulator, Tenant
+from dealtalk.emulators.graph.seed import SELLERS, lookback_days_for, seed_samples
+from dealtalk.emulators.identity import AppRegistration, IdentityEmulator, TokenIssuer
+from dealtalk.emulators.tls import TestCA, make_test_ca
 from dealtalk.ingest.graph.notifications import NotificationWork
-from dealtalk.pipeline.config import Settings
 from dealtalk.publisher.fixture import bundled_fixture_path
-from tests.emulators.dataverse import DataverseEmulator, SecurityRole, ServiceProtection
-from tests.emulators.dataverse.seed import seed_from_fixture
-from tests.emulators.graph import GraphEmulator, Tenant
-from tests.emulators.graph.seed import SELLERS, lookback_days_for, seed_samples
-from tests.emulators.identity import AppRegistration, IdentityEmulator, TokenIssuer
-from tests.emulators.tls import TestCA, make_test_ca
 
 TENANT = "8a7f3c1e-5b2d-4e6f-9a0b-1c2d3e4f5a6b"
 APP_ID = "3f2e1d0c-b9a8-4765-8432-10fedcba9876"

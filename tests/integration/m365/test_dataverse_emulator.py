@@ -11,12 +11,17 @@ from typing import Any
 import httpx
 import pytest
 
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
+from dealtalk.emulators.dataverse import (
+    SYSTEM_ADMINISTRATOR,
+    DataverseEmulator,
+    SecurityRole,
+    ServiceProtection,
+)
+from dealtalk.emulators.identity import IdentityEmulator, TokenIssuer
 from dealtalk.publisher.dataverse.factory import dataverse_client
 from dealtalk.publisher.dataverse.provision import provision
 from dealtalk.publisher.schema import ActivitySchema
-from tests.emulators.dataverse import SYSTEM_ADMINISTRATOR, DataverseEmulator, SecurityRole, ServiceProtection
-from tests.emulators.identity import IdentityEmulator, TokenIssuer
 
 from .conftest import APP_ID, APP_SECRET, GRAPH, TENANT
 

@@ -8,16 +8,16 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError, InvalidInput, RetryLater, TransientError
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.documents import OpportunityLink
+from dealtalk.contracts.errors import ConfigurationError, InvalidInput, RetryLater, TransientError
+from dealtalk.emulators.dataverse import DataverseEmulator
+from dealtalk.emulators.identity import IdentityEmulator, TokenIssuer
 from dealtalk.publisher.dataverse.factory import dataverse_client
 from dealtalk.publisher.dataverse.provision import provision
 from dealtalk.publisher.dataverse.publisher import DataversePublisher, PublishItem
 from dealtalk.publisher.factory import load_crm_reader, load_publisher, load_resolver
-from dealtalk.publisher.protocols import OpportunityLink
 from dealtalk.publisher.schema import ActivitySchema
-from tests.emulators.dataverse import DataverseEmulator
-from tests.emulators.identity import IdentityEmulator, TokenIssuer
 from tests.unit.publisher.builders import build_result, sample_meetings
 
 from .conftest import Closer

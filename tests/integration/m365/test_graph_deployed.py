@@ -12,16 +12,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, select
 
 from dealtalk.api.app import create_app
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.documents import LanguageHint
+from dealtalk.contracts.events import RecordingDiscovered
+from dealtalk.emulators.graph import Tenant
+from dealtalk.emulators.identity import AppRegistration, TokenIssuer
 from dealtalk.ingest.graph.factory import load_graph_ingest, load_graph_session
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.documents import LanguageHint
-from dealtalk.pipeline.events import RecordingDiscovered
+from dealtalk.pipeline.graph_state import DatabaseDiscoveryState
 from dealtalk.pipeline.store import Database, open_database
 from dealtalk.pipeline.store.coordination import GraphStateRow
-from dealtalk.pipeline.store.graph_state import DatabaseDiscoveryState
 from dealtalk.pipeline.store.schema import BusMessageRow, RecordingRow
-from tests.emulators.graph import Tenant
-from tests.emulators.identity import AppRegistration, TokenIssuer
 
 from .conftest import APP_ID, APP_SECRET, GRAPH, GRAPH_ROLES
 
@@ -146,10 +146,10 @@ def test_replayed_and_stale_notifications_register_nothing_twice(
 ) -> None:
     """A duplicate or replayed notification, and one for a recording the tenant no longer has: each ends in a
     stored or clearly skipped state, on the shared database, never a second call or an error."""
-    from dealtalk.ingest.graph.bus import bus_emitter
     from dealtalk.ingest.graph.notifications import NotificationWork
     from dealtalk.pipeline.bus.embedded import EmbeddedBus
     from dealtalk.pipeline.bus.outlet import EmbeddedOutlet
+    from dealtalk.pipeline.discovery import bus_emitter
 
     database = _fresh_state(database_url)
     session = load_graph_session(graph_settings)

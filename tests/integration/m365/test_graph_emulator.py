@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from tests.emulators.graph import GraphEmulator, Tenant
-from tests.emulators.identity import AppRegistration, TokenIssuer
+from dealtalk.emulators.graph import GraphEmulator, Tenant
+from dealtalk.emulators.identity import AppRegistration, TokenIssuer
 
 from .conftest import APP_ID, GRAPH, Webhook
 

@@ -13,9 +13,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.emulators.graph import GraphEmulator, Tenant
-from tests.emulators.graph.state import Group
-from tests.emulators.identity import AppRegistration, TokenIssuer
+from dealtalk.emulators.graph import GraphEmulator, Tenant
+from dealtalk.emulators.graph.state import Group
+from dealtalk.emulators.identity import AppRegistration, TokenIssuer
 
 from .conftest import APP_ID, GRAPH
 

@@ -10,15 +10,15 @@ from pathlib import Path
 
 import pytest
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import ConfigurationError, InvalidInput, RetryLater
+from dealtalk.contracts.events import RecordingDiscovered
+from dealtalk.emulators.graph import GraphEmulator, Tenant
+from dealtalk.emulators.identity import TokenIssuer
 from dealtalk.ingest.graph.factory import load_graph_fetcher, load_graph_ingest, load_graph_session
 from dealtalk.ingest.graph.service import GraphIngest, NotificationQueue
 from dealtalk.ingest.graph.session import GraphSession
 from dealtalk.pipeline.blobs import LocalBlobStore
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError, InvalidInput, RetryLater
-from dealtalk.pipeline.events import RecordingDiscovered
-from tests.emulators.graph import GraphEmulator, Tenant
-from tests.emulators.identity import TokenIssuer
 
 from .conftest import Webhook
 

@@ -9,16 +9,16 @@ from datetime import timedelta
 
 import pytest
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import ConfigurationError
+from dealtalk.contracts.events import RecordingDiscovered
+from dealtalk.emulators.graph import GraphEmulator, Tenant
+from dealtalk.emulators.graph.state import User
+from dealtalk.emulators.identity import AppRegistration, TokenIssuer
 from dealtalk.ingest.graph.factory import load_graph_ingest, load_graph_session
 from dealtalk.ingest.graph.service import GraphIngest
 from dealtalk.ingest.graph.session import GraphSession
 from dealtalk.ingest.graph.state import FileDiscoveryState
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError
-from dealtalk.pipeline.events import RecordingDiscovered
-from tests.emulators.graph import GraphEmulator, Tenant
-from tests.emulators.graph.state import User
-from tests.emulators.identity import AppRegistration, TokenIssuer
 
 from .conftest import APP_ID, APP_SECRET, GRAPH, GRAPH_ROLES
 

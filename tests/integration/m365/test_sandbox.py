@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.events import RecordingDiscovered
+from dealtalk.emulators.launcher import start_sandbox
 from dealtalk.ingest.graph.factory import load_graph_fetcher, load_graph_ingest, load_graph_session
-from dealtalk.ingest.graph.sandbox import start_sandbox
 from dealtalk.pipeline.blobs import LocalBlobStore
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.events import RecordingDiscovered
 from dealtalk.publisher.dataverse.factory import dataverse_client
 from dealtalk.publisher.dataverse.provision import provision
 from dealtalk.publisher.factory import load_crm_reader, load_publisher, load_resolver

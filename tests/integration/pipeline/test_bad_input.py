@@ -19,15 +19,15 @@ import pytest
 import soundfile as sf
 from sqlalchemy import select
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import InvalidInput
 from dealtalk.pipeline.bus.dead_letters import list_dead_letters
-from dealtalk.pipeline.commands.common import bundled_samples
-from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.discovery import discover_local
-from dealtalk.pipeline.errors import InvalidInput
 from dealtalk.pipeline.manual_link import link_call
 from dealtalk.pipeline.resources import Resources
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
 from dealtalk.pipeline.store.schema import CallRow, RecordingRow
+from dealtalk.samples import CALLS_DIR
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
@@ -39,7 +39,7 @@ FAST_SPEECH = {
     "voiceprints": False,
 }
 FAST_BUS = {"max_attempts": 2, "backoff_base_s": 0.05, "backoff_max_s": 0.1, "poll_interval_s": 0.05}
-GOOD = bundled_samples() / "calls" / "call-en-northwind.flac"
+GOOD = CALLS_DIR / "call-en-northwind.flac"
 
 
 def sidecar(folder: Path, name: str, recording_id: str, **extra: object) -> None:
@@ -131,7 +131,7 @@ def test_full_disk_during_the_blob_write_retries_then_dead_letters(tmp_path: Pat
         [
             sys.executable,
             "-m",
-            "dealtalk.pipeline.cli",
+            "dealtalk.cli.main",
             "worker",
             "--stage",
             "fetch",

@@ -20,8 +20,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from dealtalk.pipeline.commands.common import bundled_samples
-from dealtalk.pipeline.documents import TranscriptDoc
+from dealtalk.contracts.documents import TranscriptDoc
+from dealtalk.samples import CALLS_DIR
 
 pytestmark = [pytest.mark.models, pytest.mark.slow]
 
@@ -31,7 +31,7 @@ CUT_S = 25.0
 def make_inbox(folder: Path) -> list[str]:
     folder.mkdir(parents=True)
     recording_ids = []
-    for audio in sorted((bundled_samples() / "calls").glob("*.flac")):
+    for audio in sorted(CALLS_DIR.glob("*.flac")):
         samples, rate = sf.read(audio, dtype="float32")
         sf.write(folder / audio.name, samples[: int(CUT_S * rate)], rate, subtype="PCM_16")
         sidecar = json.loads(audio.with_name(audio.stem + ".meeting.json").read_text())
@@ -60,7 +60,7 @@ def worker_env(data_dir: Path) -> dict[str, str]:
 def start_worker(data_dir: Path, inbox: Path, log: Path) -> subprocess.Popen[bytes]:
     with log.open("ab") as handle:
         return subprocess.Popen(
-            [sys.executable, "-m", "dealtalk.pipeline.cli", "worker", "--burst", "--watch", str(inbox)],
+            [sys.executable, "-m", "dealtalk.cli", "worker", "--burst", "--watch", str(inbox)],
             env=worker_env(data_dir),
             stdout=handle,
             stderr=subprocess.STDOUT,

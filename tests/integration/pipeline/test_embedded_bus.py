@@ -16,12 +16,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dealtalk.contracts.config import BusSettings
+from dealtalk.contracts.documents import BlobRef, MeetingInfo
+from dealtalk.contracts.errors import InvalidInput, TransientError
+from dealtalk.contracts.events import AudioStored, RecordingDiscovered, dump_event, new_trace_id
 from dealtalk.pipeline.bus.dead_letters import list_dead_letters, replay_dead_letter
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
-from dealtalk.pipeline.config import BusSettings
-from dealtalk.pipeline.documents import BlobRef, MeetingInfo
-from dealtalk.pipeline.errors import InvalidInput, TransientError
-from dealtalk.pipeline.events import AudioStored, RecordingDiscovered, dump_event, new_trace_id
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database, open_database

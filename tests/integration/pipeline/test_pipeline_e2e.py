@@ -11,14 +11,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import func, select
 
-from dealtalk.pipeline.commands.common import bundled_samples
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
 from dealtalk.pipeline.discovery import discover_local
 from dealtalk.pipeline.outcomes import load_outcome
 from dealtalk.pipeline.resources import Resources
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
 from dealtalk.pipeline.store import open_database
 from dealtalk.pipeline.store.schema import Base, LinkRow, RiskRow, SegmentRow, SpeakerRow, WordRow
+from dealtalk.samples import CALLS_DIR
 
 FAST_SPEECH = {"asr_model": "whisper-tiny.en", "language": "en", "languages": ("en",), "voiceprints": False}
 
@@ -37,7 +37,7 @@ def test_migrations_match_the_models(database_url: str) -> None:
 def test_one_call_end_to_end_on_each_database(database_url: str, tmp_path: Path) -> None:
     inbox = tmp_path / "inbox"
     inbox.mkdir()
-    source = bundled_samples() / "calls" / "call-en-northwind.flac"
+    source = CALLS_DIR / "call-en-northwind.flac"
     samples, rate = sf.read(source, dtype="float32")
     sf.write(inbox / "northwind.flac", samples[: 40 * rate], rate, subtype="PCM_16")
     meeting = json.loads(source.with_name("call-en-northwind.meeting.json").read_text())

@@ -19,13 +19,13 @@ from pathlib import Path
 import pytest
 
 from dealtalk.api.report_html import CSP, render_report
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.documents import CallResult, SegmentDoc, SpeakerDoc, TranscriptDoc
 from dealtalk.ingest.local_folder import read_meeting
 from dealtalk.nlp.protocols import InsightEngine
-from dealtalk.pipeline.commands.common import bundled_samples
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.documents import CallResult, SegmentDoc, SpeakerDoc, TranscriptDoc
 from dealtalk.pipeline.report_png import render_png
 from dealtalk.pipeline.stages.analyze import insight_context
+from dealtalk.samples import CALLS_DIR
 
 pytestmark = pytest.mark.models
 
@@ -43,7 +43,7 @@ def engine() -> Iterator[InsightEngine]:
 def sample_result(name: str, engine: InsightEngine) -> tuple[CallResult, str]:
     """The sample's reference transcript with the real insights on it, and the meeting subject."""
     settings = Settings.load()
-    audio = bundled_samples() / "calls" / f"{name}.flac"
+    audio = CALLS_DIR / f"{name}.flac"
     meeting, recording_id = read_meeting(audio, settings.tenant)
     turns = json.loads(audio.with_name(f"{name}.ref.json").read_text())["turns"]
     roles = {p.name: p.role for p in meeting.participants}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from dealtalk.api.report_html import render_report
-from dealtalk.pipeline.documents import (
+from dealtalk.contracts.documents import (
     CallKpisDoc,
     CallResult,
     HealthDoc,

@@ -10,14 +10,8 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from dealtalk.ingest.local_folder import LocalFolderFetcher
-from dealtalk.nlp.protocols import InsightContext
-from dealtalk.pipeline.blobs import LocalBlobStore
-from dealtalk.pipeline.bus.embedded import EmbeddedBus
-from dealtalk.pipeline.bus.outlet import EmbeddedOutlet
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.discovery import discover_local
-from dealtalk.pipeline.documents import (
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.documents import (
     CallKpisDoc,
     HealthDoc,
     InsightsDoc,
@@ -29,8 +23,14 @@ from dealtalk.pipeline.documents import (
     SpeakerDoc,
     TranscriptDoc,
 )
-from dealtalk.pipeline.errors import TransientError
-from dealtalk.pipeline.progress import ProgressHook
+from dealtalk.contracts.errors import TransientError
+from dealtalk.contracts.progress import ProgressHook
+from dealtalk.ingest.local_folder import LocalFolderFetcher
+from dealtalk.nlp.protocols import InsightContext
+from dealtalk.pipeline.blobs import LocalBlobStore
+from dealtalk.pipeline.bus.embedded import EmbeddedBus
+from dealtalk.pipeline.bus.outlet import EmbeddedOutlet
+from dealtalk.pipeline.discovery import discover_local
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
 from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.stages.analyze import build_analyze_stage

@@ -11,8 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dealtalk.contracts.config import Settings
 from dealtalk.pipeline.blobs import LocalBlobStore
-from dealtalk.pipeline.config import Settings
 from dealtalk.pipeline.reprocess import CallSelection, ModelSet, RunDeps, run_locally
 from dealtalk.pipeline.reprocess.runs import create_run, load_run
 from dealtalk.pipeline.store import open_database
@@ -23,7 +23,7 @@ def dealtalk(*args: str, data: Path) -> subprocess.CompletedProcess[str]:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("DEALTALK_")}
     environment.update(DEALTALK_DATA_DIR=str(data), HF_HUB_OFFLINE="1", COLUMNS="200")
     return subprocess.run(
-        [sys.executable, "-m", "dealtalk.pipeline.cli", *args],
+        [sys.executable, "-m", "dealtalk.cli", *args],
         env=environment,
         capture_output=True,
         text=True,

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.events import AudioStored, parse_event
 from dealtalk.pipeline.bus.kafka.headers import decode_headers
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
 from dealtalk.pipeline.bus.kafka.relay import OutboxRelay
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
 from dealtalk.pipeline.bus.outlet import KafkaOutlet
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.events import AudioStored, parse_event
 from dealtalk.pipeline.reprocess.queue import put_on_bus
 from dealtalk.pipeline.reprocess.runs import stored_inputs
 from dealtalk.pipeline.store import open_database

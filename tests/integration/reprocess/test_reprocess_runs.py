@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.events import InsightsReady
 from dealtalk.pipeline.blobs import LocalBlobStore
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
 from dealtalk.pipeline.bus.outlet import EmbeddedOutlet
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.events import InsightsReady
 from dealtalk.pipeline.outcomes import load_outcome
 from dealtalk.pipeline.reprocess import (
     CallObserver,
@@ -224,7 +224,7 @@ def test_workers_mode_puts_the_stored_audio_back_on_the_bus(store: tuple[Setting
 def test_a_burst_worker_expects_one_job_per_waiting_message_and_stage_left(
     store: tuple[Settings, Database],
 ) -> None:
-    from dealtalk.pipeline.commands.job_progress import expected_jobs
+    from dealtalk.cli.commands.job_progress import expected_jobs
 
     settings, database = store
     bus = EmbeddedBus(database, settings.bus)

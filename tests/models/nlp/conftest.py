@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from dealtalk.contracts.config import Settings
 from dealtalk.nlp.engine import DealtalkInsightEngine, load_engine
-from dealtalk.pipeline.config import Settings
 
 
 @pytest.fixture(scope="session")

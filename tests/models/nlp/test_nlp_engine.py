@@ -8,17 +8,18 @@ from pathlib import Path
 
 import pytest
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.documents import CallResult, SegmentDoc, SpeakerDoc, TranscriptDoc
+from dealtalk.contracts.errors import InvalidInput
 from dealtalk.nlp.engine import DealtalkInsightEngine
 from dealtalk.nlp.evaluation import evaluate
 from dealtalk.nlp.protocols import InsightContext
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.documents import CallResult, SegmentDoc, SpeakerDoc, TranscriptDoc
-from dealtalk.pipeline.errors import InvalidInput
+from dealtalk.samples import CALLS_DIR
 
 pytestmark = pytest.mark.models
 
 ROOT = Path(__file__).resolve().parents[3]
-CALLS = ROOT / "ingest" / "samples" / "calls"
+CALLS = CALLS_DIR
 SELLER_DOMAIN = "schoonenberg.nl"
 
 

@@ -14,12 +14,12 @@ import numpy.typing as npt
 import pytest
 import soundfile as sf
 
-from dealtalk.pipeline.commands.common import bundled_samples
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
+from dealtalk.samples import CALLS_DIR
 from dealtalk.transcription.engine import SpeechEngine
 from dealtalk.transcription.loader import load_transcriber
 
-CALLS = bundled_samples() / "calls"
+CALLS = CALLS_DIR
 
 
 @pytest.fixture(scope="session")

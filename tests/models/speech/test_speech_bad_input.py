@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from dealtalk.pipeline.commands.common import bundled_samples
-from dealtalk.pipeline.errors import InvalidInput
+from dealtalk.contracts.errors import InvalidInput
+from dealtalk.samples import CALLS_DIR
 from dealtalk.transcription.engine import NO_SPEECH, SpeechEngine
 from dealtalk.transcription.protocols import CallContext
 
 pytestmark = pytest.mark.models
 
-CALLS = bundled_samples() / "calls"
+CALLS = CALLS_DIR
 EN_CALL = CALLS / "call-en-northwind.flac"
 NL_CALL = CALLS / "call-nl-zuidhaven.flac"
 RATE = 16000

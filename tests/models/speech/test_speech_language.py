@@ -13,17 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from dealtalk.pipeline.commands.common import bundled_samples
-from dealtalk.pipeline.documents import TranscriptDoc
+from dealtalk.contracts.documents import TranscriptDoc
+from dealtalk.samples import CALLS_DIR
 from dealtalk.transcription.engine import SpeechEngine
 from dealtalk.transcription.language import TextLanguageId
 from dealtalk.transcription.protocols import CallContext
 
 pytestmark = pytest.mark.models
 
-NL_CALL = bundled_samples() / "calls" / "call-nl-zuidhaven.flac"
-EN_CALL = bundled_samples() / "calls" / "call-en-northwind.flac"
-MIXED_CALL = bundled_samples() / "calls" / "call-mixed-brightlab.flac"
+NL_CALL = CALLS_DIR / "call-nl-zuidhaven.flac"
+EN_CALL = CALLS_DIR / "call-en-northwind.flac"
+MIXED_CALL = CALLS_DIR / "call-mixed-brightlab.flac"
 DUTCH_HINTS = (("nl", "organizer.preferredLanguage"), ("nl", "attendee.preferredLanguage"))
 
 

@@ -11,19 +11,19 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
+from dealtalk.contracts.config import Settings, TenantSettings
+from dealtalk.contracts.documents import TranscriptDoc
+from dealtalk.contracts.events import AudioStored, TranscriptReady, new_trace_id
 from dealtalk.ingest.sidecar import MeetingSidecar, meeting_from_sidecar
 from dealtalk.pipeline.blobs import LocalBlobStore
-from dealtalk.pipeline.commands.common import bundled_samples
-from dealtalk.pipeline.config import Settings, TenantSettings
-from dealtalk.pipeline.documents import TranscriptDoc
-from dealtalk.pipeline.events import AudioStored, TranscriptReady, new_trace_id
+from dealtalk.samples import CALLS_DIR
 from dealtalk.transcription.engine import SpeechEngine
 from dealtalk.transcription.teams import ESTIMATED_TIMINGS
 from dealtalk.transcription.vtt import parse_vtt
 
 pytestmark = pytest.mark.models
 
-CALL = bundled_samples() / "calls" / "call-nl-zuidhaven.flac"
+CALL = CALLS_DIR / "call-nl-zuidhaven.flac"
 VTT = Path(__file__).parents[2] / "fixtures" / "teams" / "call-nl-zuidhaven.vtt"
 
 

@@ -12,7 +12,7 @@ from dealtalk.api.export import csv_chunks
 from dealtalk.api.filters import decode_cursor, encode_cursor
 from dealtalk.api.problems import Problem
 from dealtalk.api.scope import scope_for
-from dealtalk.pipeline.api_settings import ApiSettings
+from dealtalk.contracts.api_settings import ApiSettings
 
 DIRECTORY = Directory.from_rows(
     {

@@ -13,9 +13,9 @@ import typer
 import yaml
 from typer.core import TyperGroup
 
+from dealtalk.cli.main import app
+from dealtalk.contracts.config import KafkaSettings, Settings
 from dealtalk.pipeline.bus.kafka.topics import STAGE_INPUTS, TopicNames
-from dealtalk.pipeline.cli import app
-from dealtalk.pipeline.config import KafkaSettings, Settings
 from tests.support.settings_names import setting_exists
 
 DEPLOY = Path(__file__).resolve().parents[3] / "deploy"

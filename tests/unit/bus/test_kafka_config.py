@@ -7,10 +7,10 @@ import ssl
 import pytest
 from pydantic import ValidationError
 
+from dealtalk.contracts.config import KafkaSettings, Settings
+from dealtalk.contracts.events import TOPICS, AudioStored, RecordingDiscovered, StageFailed, TranscriptReady
 from dealtalk.pipeline.bus.kafka.connection import client_options, describe_cluster
 from dealtalk.pipeline.bus.kafka.topics import STAGE_INPUTS, TopicNames, topic_plan
-from dealtalk.pipeline.config import KafkaSettings, Settings
-from dealtalk.pipeline.events import TOPICS, AudioStored, RecordingDiscovered, StageFailed, TranscriptReady
 
 
 def test_plain_cluster_options() -> None:

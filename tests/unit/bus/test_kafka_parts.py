@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from dealtalk.contracts.events import StageFailed
 from dealtalk.pipeline.bus.kafka.headers import attempt_of, decode_headers, encode_headers
-from dealtalk.pipeline.events import StageFailed
 from dealtalk.pipeline.runtime.kafka.jobs import JobSlots, run_in_daemon_thread, sleep_unless_stopped
 from dealtalk.pipeline.runtime.kafka.settle import MAX_DEAD_LETTER_ORIGINAL_BYTES, shrink_original
 

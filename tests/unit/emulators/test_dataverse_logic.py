@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.emulators.dataverse.metadata_read import attributes_json, entity_json, filter_and_select
-from tests.emulators.dataverse.model import builtin_tables
-from tests.emulators.dataverse.odata import ODataError, parse_filter
-from tests.emulators.dataverse.queries import _sort_key
-from tests.emulators.dataverse.security import (
+from dealtalk.emulators.dataverse.metadata_read import attributes_json, entity_json, filter_and_select
+from dealtalk.emulators.dataverse.model import builtin_tables
+from dealtalk.emulators.dataverse.odata import ODataError, parse_filter
+from dealtalk.emulators.dataverse.queries import _sort_key
+from dealtalk.emulators.dataverse.security import (
     DEALTALK_ROLE,
     SYSTEM_ADMINISTRATOR,
     privilege_for,

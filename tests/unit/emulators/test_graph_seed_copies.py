@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
 
-from tests.emulators.graph.seed import seed_samples
-from tests.emulators.graph.state import Tenant
+from dealtalk.emulators.graph.seed import seed_samples
+from dealtalk.emulators.graph.state import Tenant
+from dealtalk.samples import CALLS_DIR
 
-SAMPLES = Path(__file__).resolve().parents[3] / "ingest" / "samples" / "calls"
+SAMPLES = CALLS_DIR
 
 
 def test_copies_have_their_own_ids_and_audio() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulators.tls import make_test_ca
+from dealtalk.emulators.tls import make_test_ca
 
 
 def _handshake(server_context: ssl.SSLContext, client_context: ssl.SSLContext, host: str) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from dealtalk.pipeline.documents import (
+from dealtalk.contracts.documents import (
     ActionItemDoc,
     CallKpisDoc,
     EntityDoc,
@@ -21,6 +21,7 @@ from dealtalk.pipeline.documents import (
     TranscriptDoc,
     WordDoc,
 )
+from dealtalk.contracts.gdpr_settings import GdprSettings
 from dealtalk.pipeline.gdpr.consent import consent_decision, opted_out_people
 from dealtalk.pipeline.gdpr.identity import (
     ERASED,
@@ -41,7 +42,6 @@ from dealtalk.pipeline.gdpr.redact import (
     redact_transcript,
     speakers_of,
 )
-from dealtalk.pipeline.gdpr_settings import GdprSettings
 
 ANNA = "anna.jong@klant.nl"
 

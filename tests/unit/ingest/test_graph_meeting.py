@@ -10,8 +10,8 @@ from msgraph.generated.models.meeting_participant_info import MeetingParticipant
 from msgraph.generated.models.meeting_participants import MeetingParticipants
 from msgraph.generated.models.online_meeting import OnlineMeeting
 
+from dealtalk.contracts.config import TenantSettings
 from dealtalk.ingest.graph.meeting import meeting_info
-from dealtalk.pipeline.config import TenantSettings
 
 
 def _person(upn: str, name: str | None) -> MeetingParticipantInfo:

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dealtalk.contracts.errors import InvalidInput
 from dealtalk.ingest.graph.notifications import accept_notifications
-from dealtalk.pipeline.errors import InvalidInput
 
 STATE = "our-client-state"
 RECORDING = "VjIjIzEwOTY0NzAzZS1h+OGY1/LTRkNWQ=="

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import ConfigurationError, RetryLater, TransientError
 from dealtalk.ingest.graph.errors import GraphFailure, group_members_error
 from dealtalk.ingest.graph.factory import load_graph_ingest
 from dealtalk.ingest.graph.organizers import is_object_id, merge_organizer_ids
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError, RetryLater, TransientError
 
 EVA = "5f0a3c2e-8b1d-4e7f-9a6b-0c1d2e3f4a5b"
 MARK = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from dealtalk.contracts.errors import ConfigurationError, InvalidInput, RetryLater, TransientError
 from dealtalk.ingest.graph.errors import GraphFailure, graph_error
 from dealtalk.ingest.graph.state import FileDiscoveryState, SubscriptionRecord
-from dealtalk.pipeline.errors import ConfigurationError, InvalidInput, RetryLater, TransientError
 
 
 def test_state_survives_a_restart(tmp_path: Path) -> None:

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.models.checksum import CorruptModelError, cached_sha256, sha256_file, verify_sha256
-from dealtalk.pipeline.errors import ConfigurationError
 
 
 @settings(max_examples=30)

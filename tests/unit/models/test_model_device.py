@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from dealtalk.contracts.config import SpeechSettings
+from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.models.device import DevicePlan, gpu_batch_size, plan_device, usable_cpus
-from dealtalk.pipeline.config import SpeechSettings
-from dealtalk.pipeline.errors import ConfigurationError
 
 
 def _has_cuda() -> bool:

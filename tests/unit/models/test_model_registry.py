@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.models.checksum import CorruptModelError
 from dealtalk.models.registry import ModelRegistry
 from dealtalk.models.whisper import (
@@ -17,8 +19,6 @@ from dealtalk.models.whisper import (
     hub_offline,
     resolve_whisper,
 )
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError
 
 
 def test_the_test_session_is_offline() -> None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dealtalk.contracts.config import Settings
 from dealtalk.models.whisper import SMALL_MIN_BYTES, WHISPER_BASE_SIZE, below_small, dutch_model_warning
-from dealtalk.pipeline.config import Settings
 
 
 def _model(folder: Path, size: int) -> Path:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from dealtalk.contracts.errors import InvalidInput
 from dealtalk.nlp.dataset import RISK_LABELS, read_dataset
-from dealtalk.pipeline.errors import InvalidInput
 
 DATA = Path(__file__).resolve().parents[3] / "nlp" / "data"
 

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dealtalk.contracts.documents import SegmentDoc
 from dealtalk.nlp.kpis import compute_kpis, turns_of
-from dealtalk.pipeline.documents import SegmentDoc
 
 
 def seg(speaker: str, start: float, end: float, text: str = "een twee drie vier") -> SegmentDoc:

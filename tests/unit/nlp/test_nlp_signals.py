@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dealtalk.contracts.documents import SegmentDoc, WordDoc
 from dealtalk.nlp.detect import Finding, RiskFinding
 from dealtalk.nlp.signals import risk_signals
 from dealtalk.nlp.text import sentences
-from dealtalk.pipeline.documents import SegmentDoc, WordDoc
 
 
 def segment(speaker: str, start: float, end: float, text: str, words: tuple[WordDoc, ...] = ()) -> SegmentDoc:

@@ -6,16 +6,16 @@ from datetime import date
 
 import pytest
 
-from dealtalk.nlp.health import call_health, health_trend
-from dealtalk.nlp.kpis import compute_kpis
-from dealtalk.nlp.summary import SummaryFacts, TemplateSummary, summary_language
-from dealtalk.pipeline.documents import (
+from dealtalk.contracts.documents import (
     ActionItemDoc,
     HealthDoc,
     RiskDoc,
     SegmentDoc,
     SentimentDoc,
 )
+from dealtalk.nlp.health import call_health, health_trend
+from dealtalk.nlp.kpis import compute_kpis
+from dealtalk.nlp.summary import SummaryFacts, TemplateSummary, summary_language
 
 ROLES = {"S1": "seller", "S2": "customer"}
 

@@ -8,13 +8,13 @@ import math
 import numpy as np
 import pytest
 
+from dealtalk.contracts.documents import ModelRef
 from dealtalk.nlp.dataset import RISK_LABELS
 from dealtalk.nlp.detect import DetectOptions, Detector
 from dealtalk.nlp.embedder import FloatMatrix
 from dealtalk.nlp.features import FEATURES
 from dealtalk.nlp.heads import Heads
 from dealtalk.nlp.rules import RuleSet, load_rules
-from dealtalk.pipeline.documents import ModelRef
 
 DIM = 4
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from dealtalk.contracts.documents import BlobRef
+from dealtalk.contracts.errors import InvalidInput
 from dealtalk.pipeline.blobs import LocalBlobStore
-from dealtalk.pipeline.documents import BlobRef
-from dealtalk.pipeline.errors import InvalidInput
 
 
 def test_key_is_the_sha256_and_writes_are_idempotent(tmp_path: Path) -> None:
@@ -45,7 +45,7 @@ def test_full_disk_leaves_no_partial_blob(tmp_path: Path) -> None:
         import resource, signal
         from pathlib import Path
         from dealtalk.pipeline.blobs import LocalBlobStore
-        from dealtalk.pipeline.errors import TransientError
+        from dealtalk.contracts.errors import TransientError
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
         try:

@@ -5,19 +5,30 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from dealtalk.contracts.config import BusSettings, KafkaSettings, Settings
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
 from dealtalk.pipeline.bus.outlet import EmbeddedOutlet, KafkaOutlet
-from dealtalk.pipeline.config import BusSettings, KafkaSettings, Settings
 from dealtalk.pipeline.resources import Resources
 from dealtalk.pipeline.store.coordination import OutboxRow
 from dealtalk.pipeline.store.schema import BusMessageRow
 from tests.support.kafka_stages import discovered
 
 REPO = Path(__file__).resolve().parents[3]
-PRODUCT = ("pipeline", "ingest", "api", "publisher", "nlp", "transcription", "models")
+PRODUCT = (
+    "contracts",
+    "cli",
+    "pipeline",
+    "ingest",
+    "api",
+    "publisher",
+    "nlp",
+    "transcription",
+    "models",
+    "emulators",
+)
 # Where the bus kind may be read: its definition and the composition root.
-ALLOWED = {Path("pipeline/config.py"), Path("pipeline/resources.py")}
+ALLOWED = {Path("contracts/config.py"), Path("pipeline/resources.py")}
 
 
 def test_no_module_but_the_composition_root_branches_on_the_bus_kind() -> None:

@@ -3,8 +3,8 @@ languages and the Teams transcript's text -- and that hints stay hints."""
 
 from __future__ import annotations
 
-from dealtalk.pipeline.config import SpeechSettings, TenantSettings
-from dealtalk.pipeline.documents import LanguageHint, MeetingInfo
+from dealtalk.contracts.config import SpeechSettings, TenantSettings
+from dealtalk.contracts.documents import LanguageHint, MeetingInfo
 from dealtalk.pipeline.stages.transcribe import _with_transcript_hint, call_context
 
 ORGANIZER_NL = LanguageHint(language="nl", source="organizer.preferredLanguage")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
 
 
 def test_defaults_are_the_embedded_profile(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dealtalk.pipeline.documents import BlobRef, MeetingInfo, Participant
-from dealtalk.pipeline.errors import InvalidInput
-from dealtalk.pipeline.events import (
+from dealtalk.contracts.documents import BlobRef, MeetingInfo, Participant
+from dealtalk.contracts.errors import InvalidInput
+from dealtalk.contracts.events import (
     AudioStored,
     RecordingDiscovered,
     StageFailed,

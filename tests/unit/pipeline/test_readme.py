@@ -37,6 +37,6 @@ def test_every_setting_the_docs_name_exists() -> None:
     named = {match for path in documents for match in _VARIABLE.findall(path.read_text(encoding="utf-8"))}
     assert len(named) > 20  # the pattern still finds the names
     # DEALTALK_CONFIG_FILE chooses the settings file itself, so it is read before the model exists.
-    assert "DEALTALK_CONFIG_FILE" in (ROOT / "pipeline" / "config.py").read_text(encoding="utf-8")
+    assert "DEALTALK_CONFIG_FILE" in (ROOT / "contracts" / "config.py").read_text(encoding="utf-8")
     unknown = sorted(name for name in named - {"DEALTALK_CONFIG_FILE"} if not setting_exists(name))
     assert unknown == []

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from dealtalk.contracts.config import TenantSettings
+from dealtalk.contracts.events import RecordingDiscovered
 from dealtalk.ingest.local_folder import SidecarProblem, discover_folder
-from dealtalk.pipeline.config import TenantSettings
-from dealtalk.pipeline.events import RecordingDiscovered
 
 TENANT = TenantSettings(internal_domains=("schoonenberg.nl",))
 EXTENSIONS = (".flac", ".wav")

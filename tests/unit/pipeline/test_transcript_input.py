@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dealtalk.pipeline.errors import InvalidInput
-from dealtalk.pipeline.transcript_input import transcript_from_json
+from dealtalk.contracts.errors import InvalidInput
+from dealtalk.contracts.transcript_input import transcript_from_json
 
 
 def test_minimal_segments_shape() -> None:

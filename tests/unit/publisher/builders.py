@@ -6,7 +6,7 @@ import json
 from datetime import date
 from pathlib import Path
 
-from dealtalk.pipeline.documents import (
+from dealtalk.contracts.documents import (
     ActionItemDoc,
     CallKpisDoc,
     CallResult,

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from dealtalk.pipeline.documents import CallResult, MeetingInfo
+from dealtalk.contracts.documents import CallResult, MeetingInfo
 from dealtalk.publisher.fixture import FixtureCrmReader
 
 from .builders import build_result

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 import pytest
 
-from dealtalk.pipeline.errors import TransientError
+from dealtalk.contracts.errors import TransientError
 from dealtalk.publisher.competitors import CompetitorNames, merge_names
 from dealtalk.publisher.crm import Competitor
 

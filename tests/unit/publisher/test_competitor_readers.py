@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from dealtalk.pipeline.errors import ConfigurationError, TransientError
+from dealtalk.contracts.errors import ConfigurationError, TransientError
 from dealtalk.publisher.crm import Competitor
 from dealtalk.publisher.dataverse.client import DataverseClient
 from dealtalk.publisher.dataverse.reader import DataverseCrmReader

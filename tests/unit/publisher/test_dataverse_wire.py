@@ -10,11 +10,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dealtalk.pipeline.errors import ConfigurationError, InvalidInput, RetryLater, TransientError
+from dealtalk.contracts.errors import (
+    ConfigurationError,
+    InvalidInput,
+    RetryLater,
+    TransientError,
+    retry_after_s,
+)
+from dealtalk.emulators.dataverse.batch import ChangeSet, parse_multipart
 from dealtalk.publisher.dataverse.batch import encode_batch, parse_batch_response
-from dealtalk.publisher.dataverse.errors import error_for, retry_after_s
+from dealtalk.publisher.dataverse.errors import error_for
 from dealtalk.publisher.request import DataverseRequest, key_path, odata_string, record_key
-from tests.emulators.dataverse.batch import ChangeSet, parse_multipart
 
 ROOT = "https://contoso.crm4.dynamics.com/api/data/v9.2/"
 

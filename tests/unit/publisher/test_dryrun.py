@@ -6,8 +6,8 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.documents import CallResult, MeetingInfo
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.documents import CallResult, MeetingInfo
 from dealtalk.publisher.dryrun import OUTBOX_FORMAT, DryRunPublisher
 from dealtalk.publisher.factory import load_publisher, load_resolver
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dealtalk.pipeline.documents import MeetingInfo, Participant
-from dealtalk.pipeline.errors import ConfigurationError, InvalidInput
+from dealtalk.contracts.documents import MeetingInfo, Participant
+from dealtalk.contracts.errors import ConfigurationError, InvalidInput
 from dealtalk.publisher.fixture import FixtureCrmReader
 from dealtalk.publisher.resolver import CrmOpportunityResolver
 

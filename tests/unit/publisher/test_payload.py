@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dealtalk.pipeline.config import PublisherSettings
-from dealtalk.pipeline.documents import CallResult, MeetingInfo
+from dealtalk.contracts.config import PublisherSettings
+from dealtalk.contracts.documents import CallResult, MeetingInfo, OpportunityLink
 from dealtalk.publisher.fixture import FixtureCrmReader
 from dealtalk.publisher.payload import (
     CallActivity,
@@ -14,7 +14,6 @@ from dealtalk.publisher.payload import (
     report_url_for,
     resolve_parties,
 )
-from dealtalk.publisher.protocols import OpportunityLink
 from dealtalk.publisher.request import record_key, stable_id
 from dealtalk.publisher.schema import ActivitySchema
 

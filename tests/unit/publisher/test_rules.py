@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dealtalk.pipeline.documents import MeetingInfo, Participant
+from dealtalk.contracts.documents import MeetingInfo, Participant
 from dealtalk.publisher.crm import Appointment, Opportunity
 from dealtalk.publisher.rules import (
     customer_emails,

@@ -7,7 +7,7 @@ import io
 from rich.console import Console
 from rich.progress import Progress
 
-from dealtalk.pipeline.commands.job_progress import JobBars, RateColumn
+from dealtalk.cli.commands.job_progress import JobBars, RateColumn
 
 
 def _rendered(completed: int, total: int, elapsed: float, start_completed: int = 0) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dealtalk.pipeline.documents import (
+from dealtalk.contracts.documents import (
     CallKpisDoc,
     CallResult,
     HealthDoc,

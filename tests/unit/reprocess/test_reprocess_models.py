@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import pytest
 
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import ConfigurationError, InvalidInput, TransientError
 from dealtalk.models.device import DevicePlan, gpu_batch_size, plan_device
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError, InvalidInput, TransientError
 from dealtalk.pipeline.reprocess.models import ModelSet, resolve_asr_spec
 from dealtalk.transcription.oom import with_smaller_batches
 

@@ -6,7 +6,7 @@ import logging
 
 import pytest
 
-from dealtalk.pipeline.errors import TransientError
+from dealtalk.contracts.errors import TransientError
 from dealtalk.transcription.oom import is_out_of_memory, with_smaller_batches
 
 # What CTranslate2 raises when a CUDA allocation fails (its message, verbatim).

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dealtalk.pipeline.documents import SegmentDoc, SegmentQuality, TranscriptDoc, WordDoc
+from dealtalk.contracts.documents import SegmentDoc, SegmentQuality, TranscriptDoc, WordDoc
 from dealtalk.transcription.assign import TimedWord
 from dealtalk.transcription.compose import build_transcript
 from dealtalk.transcription.naming import SpeakerIdentity

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dealtalk.pipeline.documents import Participant
+from dealtalk.contracts.documents import Participant
 from dealtalk.transcription.assign import TimedWord
 from dealtalk.transcription.protocols import CallContext
 from dealtalk.transcription.retime import normalise_token, retime, spread

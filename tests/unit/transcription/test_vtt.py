@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dealtalk.pipeline.errors import InvalidInput
+from dealtalk.contracts.errors import InvalidInput
 from dealtalk.transcription.vtt import VttCue, VttError, format_timestamp, parse_timestamp, parse_vtt
 
 TEAMS = (

@@ -16,9 +16,9 @@ import pytest
 from azure.identity import ClientSecretCredential
 from PowerPlatform.Dataverse.client import DataverseClient
 
-from tests.emulators.dataverse import SYSTEM_ADMINISTRATOR, DataverseEmulator, SecurityRole
-from tests.emulators.identity import IdentityEmulator, TokenIssuer
-from tests.emulators.tls import TestCA
+from dealtalk.emulators.dataverse import SYSTEM_ADMINISTRATOR, DataverseEmulator, SecurityRole
+from dealtalk.emulators.identity import IdentityEmulator, TokenIssuer
+from dealtalk.emulators.tls import TestCA
 
 from ..conftest import APP_ID, APP_SECRET, TENANT
 

@@ -14,10 +14,10 @@ import urllib.parse
 import httpx
 import pytest
 
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
+from dealtalk.emulators.dataverse import DEALTALK_ROLE, DataverseEmulator, SecurityRole
 from dealtalk.pipeline.resources import load_competitor_names
 from dealtalk.publisher.factory import load_crm_reader
-from tests.emulators.dataverse import DEALTALK_ROLE, DataverseEmulator, SecurityRole
 
 from ..conftest import APP_ID, Closer
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 
-from tests.emulators.dataverse import DataverseEmulator
+from dealtalk.emulators.dataverse import DataverseEmulator
 
 WEBAPI = "https://learn.microsoft.com/power-apps/developer/data-platform/webapi/"
 ACCOUNT = "b6a1a65a-d60e-58a6-8a4f-128ebef73cfd"

@@ -11,13 +11,13 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from dealtalk.pipeline.config import Settings
-from dealtalk.pipeline.errors import ConfigurationError
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import ConfigurationError
+from dealtalk.emulators.dataverse import DEALTALK_ROLE, DataverseEmulator, SecurityRole
 from dealtalk.publisher.dataverse.factory import dataverse_client
 from dealtalk.publisher.dataverse.provision import provision
 from dealtalk.publisher.factory import load_crm_reader, load_publisher, load_resolver
 from dealtalk.publisher.schema import ActivitySchema
-from tests.emulators.dataverse import DEALTALK_ROLE, DataverseEmulator, SecurityRole
 from tests.unit.publisher.builders import build_result, sample_meetings
 
 from ..conftest import APP_ID, Closer

@@ -14,11 +14,11 @@ from PowerPlatform.Dataverse.client import DataverseClient
 from PowerPlatform.Dataverse.core.errors import HttpError
 from PowerPlatform.Dataverse.models.upsert import UpsertItem
 
-from dealtalk.pipeline.config import Settings
+from dealtalk.contracts.config import Settings
+from dealtalk.emulators.dataverse import DataverseEmulator
 from dealtalk.publisher.dataverse.factory import dataverse_client
 from dealtalk.publisher.dataverse.provision import provision
 from dealtalk.publisher.schema import ActivitySchema
-from tests.emulators.dataverse import DataverseEmulator
 
 ACCOUNT = "b6a1a65a-d60e-58a6-8a4f-128ebef73cfd"  # Gemeente Zuidhaven in the bundled CRM fixture
 

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.emulators.graph import GraphEmulator, Tenant
-from tests.emulators.identity import AppRegistration, TokenIssuer
+from dealtalk.emulators.graph import GraphEmulator, Tenant
+from dealtalk.emulators.identity import AppRegistration, TokenIssuer
 
 from ..conftest import APP_ID, CLIENT_STATE, GRAPH, GRAPH_ROLES, Webhook
 

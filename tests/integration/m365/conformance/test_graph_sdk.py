@@ -29,8 +29,8 @@ from msgraph.graph_request_adapter import GraphRequestAdapter
 from msgraph.graph_service_client import GraphServiceClient
 from msgraph_core import GraphClientFactory
 
-from tests.emulators.graph import GraphEmulator, Tenant
-from tests.emulators.identity import AppRegistration, TokenIssuer
+from dealtalk.emulators.graph import GraphEmulator, Tenant
+from dealtalk.emulators.identity import AppRegistration, TokenIssuer
 
 from ..conftest import APP_ID, APP_SECRET, CLIENT_STATE, GRAPH, GRAPH_ROLES, Webhook
 

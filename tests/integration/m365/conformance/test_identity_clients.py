@@ -14,9 +14,9 @@ import requests
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import ClientSecretCredential
 
-from tests.emulators.dataverse import DataverseEmulator
-from tests.emulators.identity import IdentityEmulator, TokenIssuer
-from tests.emulators.tls import TestCA
+from dealtalk.emulators.dataverse import DataverseEmulator
+from dealtalk.emulators.identity import IdentityEmulator, TokenIssuer
+from dealtalk.emulators.tls import TestCA
 
 from ..conftest import APP_ID, APP_SECRET, GRAPH, TENANT
 

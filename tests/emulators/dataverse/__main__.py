@@ -1,5 +1,0 @@
-"""``python -m tests.emulators.dataverse``: the identity platform and Dataverse, seeded with ``crm.json``."""
-
-from ..stack import main
-
-main(graph=False, dataverse=True)
