@@ -1,7 +1,7 @@
 """The HTTP API: analysts query calls and risk signals; operators get health and metrics.
 
-``create_app(settings)`` is the composition root of the API process: its lifespan opens the store once and
-hands it to the routes through ``app.state``; nothing heavy (models) is loaded here.
+``create_app(settings)`` builds the API process's app: its lifespan opens the composition root's ``Resources``
+once and hands it to the routes through ``app.state``; nothing heavy (models) is loaded here.
 """
 
 from __future__ import annotations

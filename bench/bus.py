@@ -42,6 +42,7 @@ from sqlalchemy.orm import Session  # noqa: E402
 from dealtalk.contracts.config import BusSettings, KafkaSettings, Settings  # noqa: E402
 from dealtalk.contracts.documents import BlobRef, MeetingInfo  # noqa: E402
 from dealtalk.contracts.events import AudioStored, RecordingDiscovered, dump_event, new_trace_id  # noqa: E402
+from dealtalk.contracts.stage import Stage  # noqa: E402
 from dealtalk.pipeline.bus.embedded import EmbeddedBus  # noqa: E402
 from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin  # noqa: E402
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer  # noqa: E402
@@ -49,7 +50,6 @@ from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan  # noqa: E
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker  # noqa: E402
 from dealtalk.pipeline.runtime.kafka.main import run_kafka_worker  # noqa: E402
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker  # noqa: E402
-from dealtalk.pipeline.runtime.stage import Stage  # noqa: E402
 from dealtalk.pipeline.store import Database, open_database  # noqa: E402
 from dealtalk.pipeline.store.schema import StageResultRow  # noqa: E402
 from tests.support.kafka_broker import TestBroker  # noqa: E402

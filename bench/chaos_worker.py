@@ -35,11 +35,11 @@ from dealtalk.contracts.documents import (
     TranscriptDoc,
 )
 from dealtalk.contracts.events import AudioStored, InsightsReady, TranscriptReady
+from dealtalk.contracts.stage import Stage
 from dealtalk.ingest.local_folder import LocalFolderFetcher
 from dealtalk.pipeline.blobs import LocalBlobStore
 from dealtalk.pipeline.logs import configure_logging
 from dealtalk.pipeline.runtime.kafka.main import run_kafka_worker
-from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.stages.fetch import build_fetch_stage
 from dealtalk.pipeline.stages.publish import build_publish_stage
 from dealtalk.pipeline.store import open_database

@@ -102,7 +102,10 @@ def reprocess_case(resources: Resources, model: str, device: str) -> tuple[list[
     ids = select_calls(resources.database, CallSelection())
     run_id = create_run(resources.database, ids, selection=CallSelection(), model_set=model_set, mode="local")
     deps = RunDeps(
-        transcriber=transcriber, engine=resources.insight_engine(), blobs=resources.blobs, settings=settings
+        transcriber=transcriber,
+        engine=resources.models.insight_engine(),
+        blobs=resources.blobs,
+        settings=settings,
     )
     timer = _Timer()
     run_locally(resources.database, load_run(resources.database, run_id), deps, observer=timer)

@@ -152,6 +152,12 @@ class NlpSettings(_Group):
     # The Frog server for Dutch lemmas (optional): "127.0.0.1:7001"; empty means surface forms only.
     frog_address: str = ""
 
+    @field_validator("competitors")
+    @classmethod
+    def _each_name_once(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        # Read once here, so every user (hotwords, rules, reprocess) gets the names once, in the given order.
+        return tuple(dict.fromkeys(names))
+
 
 class TenantSettings(_Group):
     name: str = "Schoonenberg Facility Services"
@@ -173,7 +179,7 @@ class TenantSettings(_Group):
 
 
 class IngestSettings(_Group):
-    # The local folder that stands in for Teams; empty means ``{data_dir}/inbox``.
+    # The local folder that stands in for Teams (``dealtalk worker`` watches it); empty means none.
     watch_dir: Path | None = None
     poll_interval_s: float = Field(default=5.0, gt=0)
     audio_extensions: tuple[str, ...] = (".flac", ".wav", ".mp3", ".m4a", ".mp4", ".ogg", ".opus", ".webm")
@@ -364,6 +370,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"{variable} holds a placeholder value; set a real secret in production")
         return self
 
+    @property
+    def runs_distributed(self) -> bool:
+        """Whether the configured bus spans processes and hosts (Kafka) rather than this process's store."""
+        return self.bus.kind == "kafka"
+
     # Derived locations: one place decides where things live under data_dir.
     @property
     def database_url(self) -> str:
@@ -372,10 +383,6 @@ class Settings(BaseSettings):
     @property
     def blob_root(self) -> Path:
         return self.blob.root or self.data_dir / "blobs"
-
-    @property
-    def inbox_dir(self) -> Path:
-        return self.ingest.watch_dir or self.data_dir / "inbox"
 
     @property
     def outbox_dir(self) -> Path:

@@ -1,8 +1,9 @@
 """The insight engine: loads models once, then analyses transcripts (``InsightEngine`` protocol).
 
-``load_engine(settings)`` is the composition root of the stage: e5 on onnxruntime, the trained heads, the
-compiled lexicons. ``analyze`` runs KPIs, detection (rules united with heads), risk signals with quotes,
-action items, entities, health and the summary, and never needs torch.
+``load_engine(settings)`` builds the engine (the composition root, ``pipeline/models_and_clients.py``, calls it
+once per process): e5 on onnxruntime, the trained heads, the compiled lexicons. ``analyze`` runs KPIs, detection
+(rules united with heads), risk signals with quotes, action items, entities, health and the summary, and never
+needs torch.
 """
 
 from __future__ import annotations

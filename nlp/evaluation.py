@@ -7,7 +7,6 @@ product, so the numbers are the product's. Variants: lexicon baseline, rules onl
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -198,8 +197,3 @@ def render(report: EvalReport, console: Console) -> None:
     for label, prf in report.risk_per_label.items():
         labels.add_row(label, f"{prf.precision:.3f}", f"{prf.recall:.3f}", f"{prf.f1:.3f}", str(prf.support))
     console.print(labels)
-
-
-def report_json_line(report: EvalReport) -> str:
-    """The ``--json`` line: one compact JSON object."""
-    return json.dumps(report.to_json(), ensure_ascii=False)

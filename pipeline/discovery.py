@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.projections import save_discovered
 from dealtalk.pipeline.store.schema import AuditRow
 
-__all__ = ["DiscoveryReport", "bus_emitter", "discover_local", "hand_on_discovered"]
+__all__ = ["DiscoveryReport", "bus_emitter", "discover_local", "folder_scan", "hand_on_discovered"]
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +63,26 @@ def bus_emitter(database: Database, outlet: EventOutlet) -> Emit:
         hand_on_discovered(database, outlet, event)
 
     return emit
+
+
+def folder_scan(
+    folder: Path, outlet: EventOutlet, database: Database, settings: Settings
+) -> Callable[[], None]:
+    """The watch folder's scan for a worker driver: ``discover_local`` with its parts bound, counts logged."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def scan() -> None:
+        report = discover_local(folder, outlet, database, settings)
+        level = logging.INFO if report.new or report.rejected else logging.DEBUG
+        logger.log(
+            level,
+            "inbox scanned new=%s known=%s rejected=%s",
+            len(report.new),
+            len(report.known),
+            len(report.rejected),
+        )
+
+    return scan
 
 
 def discover_local(

@@ -44,7 +44,7 @@ def process_audio(
     if not path.is_file():
         raise InvalidInput(f"{path} does not exist or is not a file")
     meeting, recording_id = read_meeting(path, settings.tenant)
-    configured = tuple(dict.fromkeys(settings.nlp.competitors))
+    configured = settings.nlp.competitors
     context = call_context(recording_id, meeting, settings.speech, settings.tenant, configured)
     exact, minimum, maximum = speakers
     if language is not None:

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select
 from dealtalk.contracts.documents import OpportunityLink
 from dealtalk.contracts.errors import InvalidInput
 from dealtalk.contracts.events import InsightsReady, parse_event
-from dealtalk.pipeline.resources import Resources
+from dealtalk.pipeline.parts import AppParts
 from dealtalk.pipeline.store.rollups import refresh_call
 from dealtalk.pipeline.store.schema import AuditRow, LinkRow, RecordingRow, StageResultRow, utcnow
 
@@ -18,13 +18,13 @@ __all__ = ["link_call"]
 logger = logging.getLogger(__name__)
 
 
-def link_call(resources: Resources, recording_id: str, opportunity_id: str, *, actor: str) -> OpportunityLink:
+def link_call(parts: AppParts, recording_id: str, opportunity_id: str, *, actor: str) -> OpportunityLink:
     """Link a call to an opportunity and queue its publication (an update if it was published before).
 
     Raises:
         InvalidInput: the call is unknown or not analysed yet, or the opportunity does not exist in the CRM.
     """
-    found = resources.resolver().get_opportunity(opportunity_id)
+    found = parts.models.resolver().get_opportunity(opportunity_id)
     link = OpportunityLink(
         opportunity_id=found.opportunity_id,
         method="manual",
@@ -32,7 +32,7 @@ def link_call(resources: Resources, recording_id: str, opportunity_id: str, *, a
         opportunity_name=found.opportunity_name,
         account_name=found.account_name,
     )
-    with resources.database.session() as session:
+    with parts.database.session() as session:
         if session.get(RecordingRow, recording_id) is None:
             raise InvalidInput(f"no call with id {recording_id}; `dealtalk calls` lists them")
         analyzed = session.scalars(
@@ -59,7 +59,7 @@ def link_call(resources: Resources, recording_id: str, opportunity_id: str, *, a
                 StageResultRow.recording_id == recording_id, StageResultRow.stage == "publish"
             )
         )
-        resources.outlet.publish(
+        parts.outlet.publish(
             session, insights, key=recording_id, headers={"trace_id": insights.trace_id, "stage": "link"}
         )
         session.add(

@@ -23,8 +23,8 @@ from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 
+from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
-from dealtalk.pipeline.runtime.stage import Stage
 
 __all__ = ["WorkerMetrics", "watch_embedded_backlog"]
 

@@ -1,7 +1,8 @@
 """The composition root: one ``Resources`` per process holds the database, blob store, bus and models.
 
-Models and clients load lazily, once, the first time a stage needs them: a publish-only worker never loads
-Whisper, an analyst's API host never imports torch. Everything is built from the one ``Settings`` object.
+Every command and the API get their parts here (``dealtalk process`` and ``analyze``, which need no store,
+from its ``ModelsAndClients`` alone). Models and clients load lazily, once, the first time a stage needs
+them. Everything is built from the one ``Settings`` object.
 """
 
 from __future__ import annotations
@@ -14,64 +15,31 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from dealtalk.contracts.config import Settings
-from dealtalk.contracts.errors import ConfigurationError
 from dealtalk.contracts.progress import ProgressHook
+from dealtalk.contracts.stage import Stage
 from dealtalk.ingest.local_folder import LocalFolderFetcher
 from dealtalk.ingest.protocols import RecordingFetcher
-from dealtalk.nlp.protocols import InsightEngine
 from dealtalk.pipeline.blobs import LocalBlobStore
 from dealtalk.pipeline.bus.dead_letter_queue import DeadLetterQueue, EmbeddedDeadLetters, KafkaDeadLetters
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
 from dealtalk.pipeline.bus.outlet import EmbeddedOutlet, EventOutlet, KafkaOutlet
 from dealtalk.pipeline.gdpr.consent import ConsentScreen, GroupMembership, TranscriptGuard
+from dealtalk.pipeline.models_and_clients import ModelsAndClients
 from dealtalk.pipeline.runtime.embedded import WorkerStats
-from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database, open_database
 from dealtalk.pipeline.store.queries import manual_link, recording_with_audio
-from dealtalk.publisher.protocols import ActivityPublisher, OpportunityResolver
-from dealtalk.transcription.protocols import CallTranscriber
 
 if TYPE_CHECKING:
     from dealtalk.ingest.graph.service import GraphIngest, GraphRuntime
-    from dealtalk.publisher.competitors import CompetitorNames
-    from dealtalk.publisher.crm import CompetitorReader
 
-__all__ = ["STAGE_NAMES", "Resources", "StageName", "load_competitor_names", "runs_distributed"]
+__all__ = ["STAGE_NAMES", "Resources", "StageName"]
 
 logger = logging.getLogger(__name__)
 
 
-def runs_distributed(settings: Settings) -> bool:
-    """Whether the configured bus spans processes and hosts (Kafka) rather than this process's store."""
-    return settings.bus.kind == "kafka"
-
-
 class Closeable(Protocol):
     def close(self) -> None: ...
-
-
-def load_competitor_names(
-    settings: Settings, *, reader: Callable[[], CompetitorReader] | None = None
-) -> CompetitorNames:
-    """The competitor names calls are analysed with: ``nlp.competitors`` ∪ the CRM's table (cached).
-
-    Args:
-        reader: builds the CRM reader to share (``Resources``); None builds one that the result owns (close
-            it). A CRM that cannot be configured (incomplete Dataverse settings, a missing fixture) is logged
-            and leaves the configured names alone, as a CRM that is down does.
-    """
-    from dealtalk.publisher.competitors import CompetitorNames
-    from dealtalk.publisher.factory import load_crm_reader
-
-    crm: CompetitorReader | None = None
-    if settings.crm.competitors_from_crm:
-        try:
-            crm = reader() if reader is not None else load_crm_reader(settings)
-        except ConfigurationError as exc:
-            logger.warning("competitors: the CRM's competitor table is not read: %s", exc)
-    ttl_s = settings.crm.competitors_ttl_min * 60.0
-    return CompetitorNames(settings.nlp.competitors, crm, ttl_s=ttl_s, owns_reader=reader is None)
 
 
 StageName = Literal["fetch", "transcribe", "analyze", "publish"]
@@ -86,6 +54,8 @@ class Resources:
     bus: EmbeddedBus
     # Where events that start outside a stage go (discovery, manual link): the embedded queue or the outbox.
     outlet: EventOutlet
+    # The models and clients, built on first use and shared by every stage of this process.
+    models: ModelsAndClients
     _cache: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -98,7 +68,7 @@ class Resources:
         bus = EmbeddedBus(database, settings.bus)
         outlet: EventOutlet = (
             KafkaOutlet(TopicNames.from_settings(settings.kafka))
-            if runs_distributed(settings)
+            if settings.runs_distributed
             else EmbeddedOutlet(bus)
         )
         return cls(
@@ -107,6 +77,7 @@ class Resources:
             blobs=LocalBlobStore(settings.blob_root),
             bus=bus,
             outlet=outlet,
+            models=ModelsAndClients(settings),
         )
 
     def close(self) -> None:
@@ -116,48 +87,8 @@ class Resources:
             if callable(close):
                 close()
         self._cache.clear()
+        self.models.close()
         self.database.dispose()
-
-    # --- heavy dependencies, loaded once ---------------------------------------------------------------
-    def transcriber(self) -> CallTranscriber:
-        if "transcriber" not in self._cache:
-            from dealtalk.transcription.loader import load_transcriber
-
-            self._cache["transcriber"] = load_transcriber(self.settings)
-        transcriber: CallTranscriber = self._cache["transcriber"]
-        return transcriber
-
-    def insight_engine(self) -> InsightEngine:
-        if "engine" not in self._cache:
-            from dealtalk.nlp.engine import load_engine
-
-            self._cache["engine"] = load_engine(self.settings)
-        engine: InsightEngine = self._cache["engine"]
-        return engine
-
-    def _crm_reader(self) -> Any:
-        # One CRM reader (fixture file or Dataverse client) shared by the resolver and the publisher.
-        if "crm_reader" not in self._cache:
-            from dealtalk.publisher.factory import load_crm_reader
-
-            self._cache["crm_reader"] = load_crm_reader(self.settings)
-        return self._cache["crm_reader"]
-
-    def resolver(self) -> OpportunityResolver:
-        if "resolver" not in self._cache:
-            from dealtalk.publisher.factory import load_resolver
-
-            self._cache["resolver"] = load_resolver(self.settings, reader=self._crm_reader())
-        resolver: OpportunityResolver = self._cache["resolver"]
-        return resolver
-
-    def publisher(self) -> ActivityPublisher:
-        if "publisher" not in self._cache:
-            from dealtalk.publisher.factory import load_publisher
-
-            self._cache["publisher"] = load_publisher(self.settings, reader=self._crm_reader())
-        publisher: ActivityPublisher = self._cache["publisher"]
-        return publisher
 
     def fetchers(self) -> dict[str, RecordingFetcher]:
         fetchers: dict[str, RecordingFetcher] = {"local": LocalFolderFetcher()}
@@ -236,17 +167,10 @@ class Resources:
     def transcript_guard(self) -> TranscriptGuard:
         return TranscriptGuard(self.database, self.settings.gdpr, self.opt_out_group())
 
-    def competitor_names(self) -> CompetitorNames:
-        """Configured competitor names ∪ the CRM's competitor table, read once per TTL (see ``CrmSettings``)."""
-        if "competitor_names" not in self._cache:
-            self._cache["competitor_names"] = load_competitor_names(self.settings, reader=self._crm_reader)
-        names: CompetitorNames = self._cache["competitor_names"]
-        return names
-
     @property
     def competitors(self) -> tuple[str, ...]:
         """The competitor names for a call whose opportunity is not known yet (configured ∪ the CRM's)."""
-        return self.competitor_names()()
+        return self.models.competitor_names()()
 
     # --- stages ----------------------------------------------------------------------------------------
     def stages(
@@ -273,13 +197,13 @@ class Resources:
             elif name == "transcribe":
                 built.append(
                     build_transcribe_stage(
-                        transcriber=self.transcriber(),
+                        transcriber=self.models.transcriber(),
                         blobs=self.blobs,
                         speech=settings.speech,
                         tenant=settings.tenant,
                         # ASR hotwords: the configured names only; a CRM table of any size would flood
                         # Whisper's prompt, and this list is fixed when the stage is built.
-                        competitors=tuple(dict.fromkeys(settings.nlp.competitors)),
+                        competitors=settings.nlp.competitors,
                         progress=progress,
                         guard=self.transcript_guard(),
                     )
@@ -287,17 +211,17 @@ class Resources:
             elif name == "analyze":
                 built.append(
                     build_analyze_stage(
-                        engine=self.insight_engine(),
+                        engine=self.models.insight_engine(),
                         blobs=self.blobs,
                         tenant=settings.tenant,
-                        competitors=self.competitor_names(),
+                        competitors=self.models.competitor_names(),
                     )
                 )
             else:
                 built.append(
                     build_publish_stage(
-                        resolver=self.resolver(),
-                        publisher=self.publisher(),
+                        resolver=self.models.resolver(),
+                        publisher=self.models.publisher(),
                         blobs=self.blobs,
                         manual_link=partial(manual_link, self.database),
                         version=self.publish_version,
@@ -321,7 +245,12 @@ class Resources:
             TransientError: the Kafka cluster could not be reached at start.
         """
         stages = self.stages(names, progress=progress)
-        if runs_distributed(self.settings):
+        scan = None
+        if watch is not None:
+            from dealtalk.pipeline.discovery import folder_scan
+
+            scan = folder_scan(watch, self.outlet, self.database, self.settings)
+        if self.settings.runs_distributed:
             from dealtalk.pipeline.runtime.kafka.main import run_kafka_worker
 
             return run_kafka_worker(
@@ -329,7 +258,7 @@ class Resources:
                 settings=self.settings,
                 database=self.database,
                 burst=burst,
-                watch=watch,
+                scan=scan,
                 on_job=on_job,
             )
         from dealtalk.pipeline.runtime.embedded_main import run_embedded_worker
@@ -337,30 +266,29 @@ class Resources:
         return run_embedded_worker(
             stages,
             bus=self.bus,
-            outlet=self.outlet,
             settings=self.settings,
             burst=burst,
-            watch=watch,
+            scan=scan,
             on_job=on_job,
         )
 
     def deliver_here(self, names: Sequence[StageName]) -> WorkerStats | None:
         """Run the named stages on what is queued now, in this process, when the bus is this process's own
         (embedded); on Kafka the worker fleet does it, and None says so."""
-        if runs_distributed(self.settings):
+        if self.settings.runs_distributed:
             return None
         return self.run_worker(names, burst=True)
 
     def dead_letters(self) -> DeadLetterQueue:
         """The configured bus's dead-letter queue (``dealtalk dlq``)."""
-        if runs_distributed(self.settings):
+        if self.settings.runs_distributed:
             return KafkaDeadLetters(self.settings.kafka, self.database)
         return EmbeddedDeadLetters(self.bus)
 
     def outbox_relay(self) -> Closeable | None:
         """A running relay from the outbox to Kafka for processes that hand events on outside a worker (the API
         server); None on the embedded bus, whose queue is the outbox."""
-        if not runs_distributed(self.settings):
+        if not self.settings.runs_distributed:
             return None
         from dealtalk.pipeline.bus.kafka.relay import RelayThread
 

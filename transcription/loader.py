@@ -1,4 +1,6 @@
-"""The speech stage's composition root: every speech model loaded once, with provenance, into a ``SpeechEngine``.
+"""The speech stage's factory: every speech model loaded once, with provenance, into a ``SpeechEngine``.
+
+The composition root (``pipeline/models_and_clients.py``) calls ``load_transcriber`` once per process.
 
 Usage::
 

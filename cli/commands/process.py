@@ -78,50 +78,46 @@ def process(
         raise typer.Exit(EXIT_USAGE)
     settings = load_settings()
     configure_logging("WARNING", settings.log_format)
-    from dealtalk.nlp.engine import load_engine
     from dealtalk.pipeline.local_run import process_audio
-    from dealtalk.pipeline.resources import load_competitor_names
-    from dealtalk.transcription.loader import load_transcriber
+    from dealtalk.pipeline.models_and_clients import ModelsAndClients
 
-    transcriber = load_transcriber(settings)
-    engine = load_engine(settings)
-    competitor_names = load_competitor_names(settings)
     failures = 0
-    with (
-        competitor_names,
-        Progress(
+    with ModelsAndClients(settings) as models:
+        transcriber = models.transcriber()
+        engine = models.insight_engine()
+        competitor_names = models.competitor_names()
+        with Progress(
             TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err_console
-        ) as bar,
-    ):
-        for path in audio:
-            task = bar.add_task(path.name, total=1)
+        ) as bar:
+            for path in audio:
+                task = bar.add_task(path.name, total=1)
 
-            def on_step(
-                step: str, *, completed: float, total: float, _task: TaskID = task, _name: str = path.name
-            ) -> None:
-                bar.update(_task, description=f"{_name}: {step}", completed=completed, total=total or 1)
+                def on_step(
+                    step: str, *, completed: float, total: float, _task: TaskID = task, _name: str = path.name
+                ) -> None:
+                    bar.update(_task, description=f"{_name}: {step}", completed=completed, total=total or 1)
 
-            try:
-                result = process_audio(
-                    path,
-                    settings=settings,
-                    transcriber=transcriber,
-                    engine=engine,
-                    language=None if language is LanguageChoice.auto else language.value,
-                    speakers=(speakers, min_speakers, max_speakers),
-                    progress=on_step,
-                    competitors=competitor_names(),
-                )
-            except DealtalkError as exc:
-                failures += 1
-                err_console.print(f"[red]error:[/red] {path.name}: {exc}")
-                continue
-            finally:
-                bar.update(task, completed=1, total=1)
-            target = json_file or (out / f"{path.stem}.json" if out else None)
-            _write_json(result, target)
-            if target is not None:
-                err_console.print(f"{path.name} -> {target}")
+                try:
+                    result = process_audio(
+                        path,
+                        settings=settings,
+                        transcriber=transcriber,
+                        engine=engine,
+                        language=None if language is LanguageChoice.auto else language.value,
+                        speakers=(speakers, min_speakers, max_speakers),
+                        progress=on_step,
+                        competitors=competitor_names(),
+                    )
+                except DealtalkError as exc:
+                    failures += 1
+                    err_console.print(f"[red]error:[/red] {path.name}: {exc}")
+                    continue
+                finally:
+                    bar.update(task, completed=1, total=1)
+                target = json_file or (out / f"{path.stem}.json" if out else None)
+                _write_json(result, target)
+                if target is not None:
+                    err_console.print(f"{path.name} -> {target}")
     if failures:
         raise typer.Exit(EXIT_PROCESSING)
 
@@ -140,13 +136,12 @@ def analyze(
     settings = load_settings()
     configure_logging("WARNING", settings.log_format)
     doc = transcript_from_json(transcript.read_bytes(), default_call_id=transcript.stem)
-    from dealtalk.nlp.engine import load_engine
-    from dealtalk.pipeline.resources import load_competitor_names
+    from dealtalk.pipeline.models_and_clients import ModelsAndClients
 
-    engine = load_engine(settings)
-    with load_competitor_names(settings) as competitor_names:
+    with ModelsAndClients(settings) as models:
+        engine = models.insight_engine()
         # A transcript file carries no meeting: the configured and the CRM's competitor table names.
-        context = insight_context(MeetingInfo(), settings.tenant, competitor_names())
+        context = insight_context(MeetingInfo(), settings.tenant, models.competitor_names()())
     if call_date is not None:
         context = replace(context, call_date=call_date.date())
     insights = engine.analyze(doc, context)

@@ -257,7 +257,7 @@ class _BarsObserver(CallObserver):
 
 
 def _run(resources: Resources, run_id: str, *, publish: bool) -> None:
-    from dealtalk.transcription.loader import load_transcriber
+    from dealtalk.pipeline.models_and_clients import ModelsAndClients
 
     run = load_run(resources.database, run_id)
     if run.mode != "local":
@@ -267,12 +267,13 @@ def _run(resources: Resources, run_id: str, *, publish: bool) -> None:
     device = run_settings.speech.device
     with console.status(f"loading models ({run.model_set.asr_model} on {device}, insights)..."):
         deps = RunDeps(
-            transcriber=load_transcriber(run_settings),
-            engine=resources.insight_engine(),
+            # The run's own speech model set, from the composition root (no client is built for it).
+            transcriber=ModelsAndClients(run_settings).transcriber(),
+            engine=resources.models.insight_engine(),
             blobs=resources.blobs,
             settings=run_settings,
             publish=_publisher(resources) if publish else None,
-            competitors=resources.competitor_names(),
+            competitors=resources.models.competitor_names(),
         )
     left = len(run.recording_ids) - len(run.done)
     console.print(f"run {run_id}: {len(run.done)} call(s) done before, {left} to go")
@@ -349,8 +350,8 @@ def _publisher(resources: Resources) -> Publish:
     def publish(event: InsightsReady) -> str | None:
         published = publish_insights(
             event,
-            resolver=resources.resolver(),
-            publisher=resources.publisher(),
+            resolver=resources.models.resolver(),
+            publisher=resources.models.publisher(),
             blobs=resources.blobs,
             manual_link=partial(manual_link, resources.database),
         )

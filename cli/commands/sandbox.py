@@ -22,7 +22,7 @@ from dealtalk.contracts.config import Settings
 from dealtalk.contracts.errors import ConfigurationError, TransientError
 from dealtalk.emulators.launcher import Sandbox, start_sandbox
 from dealtalk.pipeline.outcomes import load_outcome
-from dealtalk.pipeline.resources import Resources, runs_distributed
+from dealtalk.pipeline.resources import Resources
 from dealtalk.pipeline.store.coordination import GraphStateRow
 from dealtalk.pipeline.store.schema import PublicationRow
 
@@ -35,7 +35,7 @@ ProcessFn = Callable[[Resources, int], None]
 def run_sandbox(settings: Settings, dump: Path | None, *, process: ProcessFn) -> None:
     """Run the sandbox on the configured bus and print recording -> opportunity -> activity."""
     base = settings.model_copy(update={"data_dir": settings.data_dir / "sandbox"})
-    kafka = runs_distributed(base)
+    kafka = base.runs_distributed
     if kafka and not (base.database.url or "").startswith("postgresql"):
         raise ConfigurationError(
             "the sandbox on Kafka runs several processes on one shared store: set DEALTALK_DATABASE__URL to a "

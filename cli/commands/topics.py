@@ -15,7 +15,6 @@ from rich.table import Table
 from dealtalk.cli.commands.common import console, handle_errors, load_settings
 from dealtalk.contracts.config import Settings
 from dealtalk.contracts.errors import ConfigurationError
-from dealtalk.pipeline.resources import runs_distributed
 
 __all__ = ["topics_app"]
 
@@ -24,7 +23,7 @@ topics_app = typer.Typer(help="Provision and inspect the Kafka topics.", no_args
 
 def _kafka_settings() -> Settings:
     settings = load_settings()
-    if not runs_distributed(settings):
+    if not settings.runs_distributed:
         raise ConfigurationError(
             "topics are a Kafka thing: set DEALTALK_BUS__KIND=kafka (and DEALTALK_KAFKA__*)"
         )

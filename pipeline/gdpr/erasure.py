@@ -48,7 +48,7 @@ from dealtalk.pipeline.store.schema import (
 )
 
 if TYPE_CHECKING:
-    from dealtalk.pipeline.resources import Resources
+    from dealtalk.pipeline.parts import AppParts
 
 __all__ = ["ErasureReport", "erase_person", "valid_email"]
 
@@ -83,11 +83,11 @@ class ErasureReport:
             self.counts[key] = self.counts.get(key, 0) + value
 
 
-def erase_person(resources: Resources, email: str, *, actor: str, dry_run: bool = False) -> ErasureReport:
+def erase_person(parts: AppParts, email: str, *, actor: str, dry_run: bool = False) -> ErasureReport:
     """Erase everything held about ``email`` (see the module docstring); safe to run again (idempotent).
 
     Args:
-        resources: the process's store, blob store, publisher and settings.
+        parts: the process's store, blob store, publisher and settings.
         email: the person's address.
         actor: who asked (the audit log's ``actor``): ``cli:alice``, ``api:<user id>``.
         dry_run: count what would be erased, change nothing.
@@ -101,10 +101,10 @@ def erase_person(resources: Resources, email: str, *, actor: str, dry_run: bool 
     from dealtalk.transcription.voiceprints import FileVoiceprintStore
 
     person = Person(valid_email(email))
-    policy = resources.settings.gdpr.erase_whole_recordings
+    policy = parts.settings.gdpr.erase_whole_recordings
     report = ErasureReport(subject_hash=person.subject_hash, policy=policy)
-    voiceprints = FileVoiceprintStore(resources.settings.data_dir / "voiceprints")
-    database = resources.database
+    voiceprints = FileVoiceprintStore(parts.settings.data_dir / "voiceprints")
+    database = parts.database
     with database.session() as session:
         found, person = recordings_of(session, person)
         known = session.get(ErasureRow, person.subject_hash) is not None
@@ -124,7 +124,7 @@ def erase_person(resources: Resources, email: str, *, actor: str, dry_run: bool 
         report.status = "dry_run"
         with database.session() as session:
             for recording_id in report.recordings:
-                report.add(_would_erase(resources, session, person, recording_id))
+                report.add(_would_erase(parts, session, person, recording_id))
         report.counts["voiceprints"] = int(has_print)
         with database.session() as session:
             record_audit(
@@ -134,7 +134,7 @@ def erase_person(resources: Resources, email: str, *, actor: str, dry_run: bool 
     with database.session() as session:
         open_erasure(session, person, actor=actor)  # from here on, the stages' guard redacts them
     for recording_id in report.recordings:
-        _erase_recording(resources, person, recording_id, report)
+        _erase_recording(parts, person, recording_id, report)
     report.counts["voiceprints"] = int(voiceprints.delete(person.email))
     report.status = "incomplete" if report.busy or report.crm_failed else "done"
     with database.session() as session:
@@ -181,8 +181,8 @@ def _task(session: Session, person: Person, recording_id: str) -> ErasureTaskRow
     return task
 
 
-def _erase_recording(resources: Resources, person: Person, recording_id: str, report: ErasureReport) -> None:
-    database, blobs = resources.database, resources.blobs
+def _erase_recording(parts: AppParts, person: Person, recording_id: str, report: ErasureReport) -> None:
+    database, blobs = parts.database, parts.blobs
     whole = report.policy == "whole"
     with database.session() as session:
         task = _task(session, person, recording_id)
@@ -194,7 +194,7 @@ def _erase_recording(resources: Resources, person: Person, recording_id: str, re
             counts, pending = (
                 delete_recording(session, recording_id)
                 if whole
-                else redact_recording(resources, session, person, recording_id)
+                else redact_recording(parts, session, person, recording_id)
             )
             if counts.pop("unlocated", 0):
                 report.unlocated.append(recording_id)
@@ -210,13 +210,13 @@ def _erase_recording(resources: Resources, person: Person, recording_id: str, re
             return
     try:
         if whole:
-            sent = resources.publisher().withdraw(recording_id=recording_id)
+            sent = parts.models.publisher().withdraw(recording_id=recording_id)
         else:
             with database.session() as session:
                 item = published_item(session, blobs, recording_id)
             # The CRM is called outside any transaction: retries must not hold the store's write lock.
             sent = item is not None and bool(
-                resources.publisher().publish(
+                parts.models.publisher().publish(
                     item.result, recording_id=recording_id, meeting=item.meeting, link=item.link
                 )
             )
@@ -236,9 +236,9 @@ def _erase_recording(resources: Resources, person: Person, recording_id: str, re
         task.state, task.last_error = "done", None
 
 
-def _would_erase(resources: Resources, session: Session, person: Person, recording_id: str) -> dict[str, int]:
+def _would_erase(parts: AppParts, session: Session, person: Person, recording_id: str) -> dict[str, int]:
     call = session.get(CallRow, recording_id)
-    doc: TranscriptDoc | None = stored_doc(resources, call.transcript_sha256 if call else None, TranscriptDoc)
+    doc: TranscriptDoc | None = stored_doc(parts, call.transcript_sha256 if call else None, TranscriptDoc)
     if doc is None:
         return {"recordings": 1, "segments": 0}
     speakers = speakers_of(

@@ -30,14 +30,14 @@ from dealtalk.pipeline.store.schema import (
 )
 
 if TYPE_CHECKING:
-    from dealtalk.pipeline.resources import Resources
+    from dealtalk.pipeline.parts import AppParts
 
 __all__ = ["EXPORT_FORMAT", "export_person"]
 
 EXPORT_FORMAT = "dealtalk.gdpr-export/1"
 
 
-def export_person(resources: Resources, email: str, *, actor: str) -> dict[str, Any] | None:
+def export_person(parts: AppParts, email: str, *, actor: str) -> dict[str, Any] | None:
     """Everything held about ``email`` as one JSON-ready object; None when nothing is held.
 
     Raises:
@@ -46,7 +46,7 @@ def export_person(resources: Resources, email: str, *, actor: str) -> dict[str, 
     from dealtalk.transcription.voiceprints import FileVoiceprintStore
 
     person = Person(valid_email(email))
-    store = FileVoiceprintStore(resources.settings.data_dir / "voiceprints")
+    store = FileVoiceprintStore(parts.settings.data_dir / "voiceprints")
     path = store.root / f"{store.key(person.email)}.json"
     voiceprint = None
     if path.is_file():
@@ -57,9 +57,9 @@ def export_person(resources: Resources, email: str, *, actor: str) -> dict[str, 
             "embedding_model_sha256": data.get("model_sha256"),
             "dimensions": len(data.get("embedding") or []),
         }
-    with resources.database.session() as session:
+    with parts.database.session() as session:
         found, person = recordings_of(session, person)
-        calls = [_call(resources, session, person, recording_id) for recording_id in found]
+        calls = [_call(parts, session, person, recording_id) for recording_id in found]
         erasure = session.get(ErasureRow, person.subject_hash)
         if not calls and voiceprint is None and erasure is None:
             return None
@@ -88,20 +88,20 @@ def export_person(resources: Resources, email: str, *, actor: str) -> dict[str, 
     return export
 
 
-def _doc(resources: Resources, sha256: str, model: Any) -> Any:
+def _doc(parts: AppParts, sha256: str, model: Any) -> Any:
     ref = BlobRef(sha256=sha256, size_bytes=0)
-    if not resources.blobs.exists(ref):
+    if not parts.blobs.exists(ref):
         return None
-    return model.model_validate_json(resources.blobs.local_path(ref).read_bytes())
+    return model.model_validate_json(parts.blobs.local_path(ref).read_bytes())
 
 
-def _call(resources: Resources, session: Session, person: Person, recording_id: str) -> dict[str, Any]:
+def _call(parts: AppParts, session: Session, person: Person, recording_id: str) -> dict[str, Any]:
     recording = session.get(RecordingRow, recording_id)
     assert recording is not None
     meeting = MeetingInfo.model_validate(recording.meeting)
     call, insight = session.get(CallRow, recording_id), session.get(InsightRow, recording_id)
-    doc: TranscriptDoc | None = _doc(resources, call.transcript_sha256, TranscriptDoc) if call else None
-    insights: InsightsDoc | None = _doc(resources, insight.insights_sha256, InsightsDoc) if insight else None
+    doc: TranscriptDoc | None = _doc(parts, call.transcript_sha256, TranscriptDoc) if call else None
+    insights: InsightsDoc | None = _doc(parts, insight.insights_sha256, InsightsDoc) if insight else None
 
     def is_subject(email: str | None, name: str) -> bool:
         return person.matches(email=email, name=name if not email else None)

@@ -46,7 +46,7 @@ from dealtalk.pipeline.store.schema import (
 )
 
 if TYPE_CHECKING:
-    from dealtalk.pipeline.resources import Resources
+    from dealtalk.pipeline.parts import AppParts
 
 __all__ = ["Clock", "RetentionReport", "run_retention"]
 
@@ -73,13 +73,13 @@ def _utcnow() -> datetime:
 
 
 def run_retention(
-    resources: Resources, *, actor: str, dry_run: bool = False, clock: Clock = _utcnow
+    parts: AppParts, *, actor: str, dry_run: bool = False, clock: Clock = _utcnow
 ) -> RetentionReport:
     """Apply the retention policy once (see the module docstring)."""
-    gdpr = resources.settings.gdpr
+    gdpr = parts.settings.gdpr
     now = clock()
-    report = RetentionReport(dry_run=dry_run, warnings=_kafka_warnings(resources))
-    with resources.database.session() as session:
+    report = RetentionReport(dry_run=dry_run, warnings=_kafka_warnings(parts))
+    with parts.database.session() as session:
         rows = session.execute(
             select(
                 RecordingRow.recording_id,
@@ -103,10 +103,10 @@ def run_retention(
             report.transcripts.append(recording_id)
     if dry_run:
         report.counts = {"audio": len(report.audio), "transcripts": len(report.transcripts)}
-        _audit(resources, report, actor)
+        _audit(parts, report, actor)
         return report
     for recording_id in dict.fromkeys([*report.audio, *report.transcripts]):
-        with resources.database.session() as session:
+        with parts.database.session() as session:
             if busy_stage(session, recording_id) is not None:
                 report.busy.append(recording_id)
                 continue
@@ -114,22 +114,22 @@ def run_retention(
             if recording_id in report.audio:
                 gone |= _expire_audio(session, recording_id, now)
             if recording_id in report.transcripts:
-                gone |= _expire_transcript(resources, session, recording_id, now)
-        removed = sum(resources.blobs.delete(sha) for sha in gone)
+                gone |= _expire_transcript(parts, session, recording_id, now)
+        removed = sum(parts.blobs.delete(sha) for sha in gone)
         report.counts["blobs_deleted"] = report.counts.get("blobs_deleted", 0) + removed
-        if recording_id in report.transcripts and resources.settings.publisher.mode == "dry-run":
-            resources.publisher().withdraw(recording_id=recording_id)
+        if recording_id in report.transcripts and parts.settings.publisher.mode == "dry-run":
+            parts.models.publisher().withdraw(recording_id=recording_id)
     report.audio = [r for r in report.audio if r not in report.busy]
     report.transcripts = [r for r in report.transcripts if r not in report.busy]
     report.counts.update(audio=len(report.audio), transcripts=len(report.transcripts), busy=len(report.busy))
-    _audit(resources, report, actor)
+    _audit(parts, report, actor)
     logger.info("gdpr retention %s", " ".join(f"{k}={v}" for k, v in sorted(report.counts.items())))
     return report
 
 
-def _audit(resources: Resources, report: RetentionReport, actor: str) -> None:
-    gdpr = resources.settings.gdpr
-    with resources.database.session() as session:
+def _audit(parts: AppParts, report: RetentionReport, actor: str) -> None:
+    gdpr = parts.settings.gdpr
+    with parts.database.session() as session:
         record_audit(
             session,
             action="gdpr.retention",
@@ -144,11 +144,10 @@ def _audit(resources: Resources, report: RetentionReport, actor: str) -> None:
         )
 
 
-def _kafka_warnings(resources: Resources) -> list[str]:
-    from dealtalk.pipeline.resources import runs_distributed
+def _kafka_warnings(parts: AppParts) -> list[str]:
 
-    settings = resources.settings
-    if not runs_distributed(settings) or not settings.gdpr.transcript_retention_days:
+    settings = parts.settings
+    if not settings.runs_distributed or not settings.gdpr.transcript_retention_days:
         return []
     limit_ms = settings.gdpr.transcript_retention_days * _DAY_MS
     return [
@@ -170,17 +169,17 @@ def _expire_audio(session: Session, recording_id: str, now: datetime) -> set[str
     return {recording.audio_sha256} if recording.audio_sha256 else set()
 
 
-def _read(resources: Resources, sha256: str) -> bytes | None:
+def _read(parts: AppParts, sha256: str) -> bytes | None:
     ref = BlobRef(sha256=sha256, size_bytes=0)
-    return resources.blobs.local_path(ref).read_bytes() if resources.blobs.exists(ref) else None
+    return parts.blobs.local_path(ref).read_bytes() if parts.blobs.exists(ref) else None
 
 
-def _expire_transcript(resources: Resources, session: Session, recording_id: str, now: datetime) -> set[str]:
+def _expire_transcript(parts: AppParts, session: Session, recording_id: str, now: datetime) -> set[str]:
     recording = session.get(RecordingRow, recording_id)
     assert recording is not None
     meeting = MeetingInfo.model_validate(recording.meeting)
     call, insight = session.get(CallRow, recording_id), session.get(InsightRow, recording_id)
-    raw = _read(resources, call.transcript_sha256) if call else None
+    raw = _read(parts, call.transcript_sha256) if call else None
     doc = TranscriptDoc.model_validate_json(raw) if raw else None
     names = [p.name for p in meeting.participants] + ([s.name for s in doc.speakers] if doc else [])
     pattern = name_pattern(names, [p.email for p in meeting.participants if p.email])
@@ -201,15 +200,15 @@ def _expire_transcript(resources: Resources, session: Session, recording_id: str
         new_doc = redact_transcript(doc, redaction)
         audio = BlobRef(sha256=recording.audio_sha256 or "0" * 64, size_bytes=recording.audio_size_bytes or 0)
         ready = store_transcript(
-            session, resources.blobs, recording, new_doc, audio, new_meeting, version=call.version
+            session, parts.blobs, recording, new_doc, audio, new_meeting, version=call.version
         )
         ref = ready.transcript
         mapping[call.transcript_sha256] = ref
-        raw_insights = _read(resources, insight.insights_sha256) if insight else None
+        raw_insights = _read(parts, insight.insights_sha256) if insight else None
         if insight is not None and raw_insights is not None:
-            if resources.settings.gdpr.pseudonymise_insights:
+            if parts.settings.gdpr.pseudonymise_insights:
                 kept = redact_insights(InsightsDoc.model_validate_json(raw_insights), new_doc, redaction)
-                new_ref = resources.blobs.put_bytes(
+                new_ref = parts.blobs.put_bytes(
                     kept.model_dump_json().encode(), content_type="application/json"
                 )
                 mapping[insight.insights_sha256] = new_ref

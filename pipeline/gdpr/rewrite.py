@@ -42,7 +42,7 @@ from dealtalk.pipeline.store.schema import (
 )
 
 if TYPE_CHECKING:
-    from dealtalk.pipeline.resources import Resources
+    from dealtalk.pipeline.parts import AppParts
 
 __all__ = ["delete_recording", "redact_recording", "store_transcript", "stored_doc"]
 
@@ -85,25 +85,25 @@ def _count(session: Session, table: Any, recording_id: str) -> int:
     return len(session.scalars(select(table.recording_id).where(table.recording_id == recording_id)).all())
 
 
-def stored_doc(resources: Resources, sha256: str | None, model: Any) -> Any:
-    if not sha256 or not resources.blobs.exists(BlobRef(sha256=sha256, size_bytes=0)):
+def stored_doc(parts: AppParts, sha256: str | None, model: Any) -> Any:
+    if not sha256 or not parts.blobs.exists(BlobRef(sha256=sha256, size_bytes=0)):
         return None
     return model.model_validate_json(
-        resources.blobs.local_path(BlobRef(sha256=sha256, size_bytes=0)).read_bytes()
+        parts.blobs.local_path(BlobRef(sha256=sha256, size_bytes=0)).read_bytes()
     )
 
 
 def redact_recording(
-    resources: Resources, session: Session, person: Person, recording_id: str
+    parts: AppParts, session: Session, person: Person, recording_id: str
 ) -> tuple[dict[str, int], set[str]]:
     """Policy "segments": the person out of one recording, everyone else kept (see the module docstring)."""
-    blobs = resources.blobs
+    blobs = parts.blobs
     recording = session.get(RecordingRow, recording_id)
     if recording is None:
         return {}, set()
     meeting = MeetingInfo.model_validate(recording.meeting)
     call, insight = session.get(CallRow, recording_id), session.get(InsightRow, recording_id)
-    doc: TranscriptDoc | None = stored_doc(resources, call.transcript_sha256 if call else None, TranscriptDoc)
+    doc: TranscriptDoc | None = stored_doc(parts, call.transcript_sha256 if call else None, TranscriptDoc)
 
     def is_subject(email: str | None, name: str) -> bool:
         return person.matches(email=email, name=name if not email else None)
@@ -121,7 +121,7 @@ def redact_recording(
         spans = [(s.start, s.end) for s in doc.segments if s.speaker in speakers]
         spans += [(w.start, w.end) for s in doc.segments for w in s.words if w.speaker in speakers]
         data, seconds = silence_spans(
-            blobs.local_path(audio), spans, max_duration_s=resources.settings.speech.max_duration_s
+            blobs.local_path(audio), spans, max_duration_s=parts.settings.speech.max_duration_s
         )
         new_audio = blobs.put_bytes(data, content_type="audio/flac")
         mapping[audio.sha256] = new_audio
@@ -141,7 +141,7 @@ def redact_recording(
         ready = store_transcript(session, blobs, recording, new_doc, audio, new_meeting, version=call.version)
         mapping[call.transcript_sha256] = ready.transcript
         insights: InsightsDoc | None = stored_doc(
-            resources, insight.insights_sha256 if insight else None, InsightsDoc
+            parts, insight.insights_sha256 if insight else None, InsightsDoc
         )
         if insights is not None and insight is not None:
             new_insights = redact_insights(insights, new_doc, redaction)

@@ -128,7 +128,7 @@ def _one_call(
         summary.failures[recording_id] = reason
         return "failed", 0.0, 0.0
     settings = deps.settings
-    configured = tuple(dict.fromkeys(settings.nlp.competitors))
+    configured = settings.nlp.competitors
     # A stored call was linked when it was first published: its opportunity's own competitors count too.
     names = deps.competitors(linked_opportunity(database, recording_id)) if deps.competitors else configured
     try:

@@ -22,9 +22,9 @@ from typing import Any
 
 from dealtalk.contracts.config import BusSettings
 from dealtalk.contracts.events import TOPICS, dump_event, topic_of
+from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.bus.embedded import Delivery, EmbeddedBus, LeaseLost
 from dealtalk.pipeline.runtime.handler import Dead, Done, Retry, handle_delivery, record_success
-from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store.projections import mark_failed
 
 __all__ = ["EmbeddedWorker", "WorkerStats", "new_worker_id"]

@@ -1,7 +1,8 @@
 """The embedded worker process: signals, metrics endpoint, optional inbox scanner, and the worker itself.
 
 ``run_embedded_worker`` is the embedded sibling of ``kafka.main.run_kafka_worker``: SIGTERM/SIGINT finish the
-job in progress and stop; with a watch folder, new recordings are handed on through the outlet.
+job in progress and stop; with an inbox scan (the watch folder's discovery, bound by the composition root),
+new recordings are handed on.
 """
 
 from __future__ import annotations
@@ -10,17 +11,14 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
 from dealtalk.contracts.config import Settings
+from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
-from dealtalk.pipeline.bus.outlet import EventOutlet
-from dealtalk.pipeline.discovery import discover_local
 from dealtalk.pipeline.metrics import WorkerMetrics, watch_embedded_backlog
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker, WorkerStats
-from dealtalk.pipeline.runtime.stage import Stage
 
 __all__ = ["run_embedded_worker"]
 
@@ -31,10 +29,9 @@ def run_embedded_worker(
     stages: Sequence[Stage[Any, Any]],
     *,
     bus: EmbeddedBus,
-    outlet: EventOutlet,
     settings: Settings,
     burst: bool = False,
-    watch: Path | None = None,
+    scan: Callable[[], None] | None = None,
     on_job: Callable[[str, str, str], None] | None = None,
 ) -> WorkerStats:
     """Serve ``stages`` from the embedded queue until SIGTERM/SIGINT (or, with ``burst``, no work left)."""
@@ -47,13 +44,12 @@ def run_embedded_worker(
     previous = {signum: signal.signal(signum, _graceful) for signum in (signal.SIGTERM, signal.SIGINT)}
     scanner = None
     try:
-        if watch is not None:
-            watch.mkdir(parents=True, exist_ok=True)
-            discover_local(watch, outlet, bus.database, settings)
+        if scan is not None:
+            scan()
             if not burst:
                 scanner = threading.Thread(
                     target=_scan_forever,
-                    args=(watch, outlet, bus, settings, stop),
+                    args=(scan, settings.ingest.poll_interval_s, stop),
                     name="inbox-scanner",
                     daemon=True,
                 )
@@ -89,8 +85,6 @@ def _both(
     return on_any
 
 
-def _scan_forever(
-    folder: Path, outlet: EventOutlet, bus: EmbeddedBus, settings: Settings, stop: threading.Event
-) -> None:
-    while not stop.wait(settings.ingest.poll_interval_s):
-        discover_local(folder, outlet, bus.database, settings)
+def _scan_forever(scan: Callable[[], None], interval_s: float, stop: threading.Event) -> None:
+    while not stop.wait(interval_s):
+        scan()

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from dealtalk.contracts.config import BusSettings
 from dealtalk.contracts.errors import DealtalkError, InvalidInput, RetryLater
 from dealtalk.contracts.events import StageFailed, dump_event, parse_event
-from dealtalk.pipeline.runtime.stage import Stage
+from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.schema import AuditRow, StageResultRow
 

@@ -12,8 +12,8 @@ from dealtalk.contracts.blobs import BlobStore
 from dealtalk.contracts.config import TenantSettings
 from dealtalk.contracts.documents import InsightsDoc, MeetingInfo, TranscriptDoc
 from dealtalk.contracts.events import InsightsReady, TranscriptReady
+from dealtalk.contracts.stage import Stage
 from dealtalk.nlp.protocols import InsightContext, InsightEngine
-from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store.projections import save_insights
 
 __all__ = ["CompetitorNamesFor", "analyze_transcript", "build_analyze_stage", "insight_context"]

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from dealtalk.contracts.blobs import BlobStore
 from dealtalk.contracts.errors import ConfigurationError, InvalidInput
 from dealtalk.contracts.events import AudioStored, RecordingDiscovered
+from dealtalk.contracts.stage import Stage
 from dealtalk.ingest.protocols import RecordingFetcher
-from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store.projections import save_audio
 
 __all__ = ["build_fetch_stage", "fetch_recording"]

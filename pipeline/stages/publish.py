@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from dealtalk.contracts.blobs import BlobStore
 from dealtalk.contracts.documents import CallResult, InsightsDoc, OpportunityLink, TranscriptDoc
 from dealtalk.contracts.events import CallPublished, InsightsReady
-from dealtalk.pipeline.runtime.stage import Stage
+from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.store.projections import save_publication
 from dealtalk.publisher.protocols import ActivityPublisher, OpportunityResolver
 

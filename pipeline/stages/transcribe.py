@@ -18,7 +18,7 @@ from dealtalk.contracts.documents import LanguageHint, MeetingInfo, TranscriptDo
 from dealtalk.contracts.errors import InvalidInput
 from dealtalk.contracts.events import AudioStored, TranscriptReady
 from dealtalk.contracts.progress import ProgressHook
-from dealtalk.pipeline.runtime.stage import Stage
+from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.store.projections import save_transcript
 from dealtalk.transcription.language import TextLanguageId
 from dealtalk.transcription.protocols import CallContext, CallTranscriber

@@ -26,13 +26,13 @@ from dealtalk.contracts.events import (
     dump_event,
     new_trace_id,
 )
+from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.bus.kafka import reader
 from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
 from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan
 from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
-from dealtalk.pipeline.runtime.stage import Stage
 
 __all__ = [
     "Calls",

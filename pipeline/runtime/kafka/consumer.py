@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
 from dealtalk.contracts.config import BusSettings, KafkaSettings
+from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.bus.kafka.connection import client_options
 from dealtalk.pipeline.bus.kafka.errors import CLIENT_ERRORS, translate
 from dealtalk.pipeline.runtime.embedded import WorkerStats
@@ -31,7 +32,6 @@ from dealtalk.pipeline.runtime.kafka.jobs import JobSlots
 from dealtalk.pipeline.runtime.kafka.locks import JobLocks
 from dealtalk.pipeline.runtime.kafka.record import JobHook, PartitionJob, RecordRunner, Step
 from dealtalk.pipeline.runtime.kafka.settle import Settler, retry_wait_s
-from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database
 
 __all__ = ["StageConsumer"]

@@ -2,7 +2,7 @@
 
 ``run_kafka_worker`` is what ``dealtalk worker`` calls when ``DEALTALK_BUS__KIND=kafka``: it owns the event
 loop, turns SIGTERM/SIGINT into a graceful stop, serves ``/metrics`` on ``bus.metrics_port`` (0: none) and,
-with a watch folder, sends new local recordings to the discovery topic.
+with an inbox scan (bound by the composition root), sends new local recordings to the discovery topic.
 """
 
 from __future__ import annotations
@@ -11,19 +11,15 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 from dealtalk.contracts.config import Settings
 from dealtalk.contracts.errors import DealtalkError
-from dealtalk.pipeline.bus.kafka.topics import TopicNames
-from dealtalk.pipeline.bus.outlet import KafkaOutlet
-from dealtalk.pipeline.discovery import discover_local
+from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.metrics import WorkerMetrics
 from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.kafka.jobs import sleep_unless_stopped
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
-from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database
 
 __all__ = ["run_kafka_worker"]
@@ -37,7 +33,7 @@ def run_kafka_worker(
     settings: Settings,
     database: Database,
     burst: bool = False,
-    watch: Path | None = None,
+    scan: Callable[[], None] | None = None,
     worker_id: str | None = None,
     on_job: Callable[[str, str, str], None] | None = None,
 ) -> WorkerStats:
@@ -46,15 +42,13 @@ def run_kafka_worker(
     Raises:
         TransientError: the cluster could not be reached at start.
     """
-    if watch is not None:
-        watch.mkdir(parents=True, exist_ok=True)
     return asyncio.run(
         _main(
             stages,
             settings=settings,
             database=database,
             burst=burst,
-            watch=watch,
+            scan=scan,
             worker_id=worker_id,
             on_job=on_job,
         )
@@ -67,7 +61,7 @@ async def _main(
     settings: Settings,
     database: Database,
     burst: bool,
-    watch: Path | None,
+    scan: Callable[[], None] | None,
     worker_id: str | None,
     on_job: Callable[[str, str, str], None] | None,
 ) -> WorkerStats:
@@ -87,10 +81,10 @@ async def _main(
         metrics=metrics,
     )
     scanner = None
-    if watch is not None and burst:
-        await _scan(watch, settings, database, None)  # before the worker, or burst could end before it
-    elif watch is not None:
-        scanner = asyncio.create_task(_scan(watch, settings, database, stop))
+    if scan is not None and burst:
+        await _scan(scan, settings, None)  # before the worker, or burst could end before it
+    elif scan is not None:
+        scanner = asyncio.create_task(_scan(scan, settings, stop))
     try:
         return await worker.run(stop, burst=burst)
     finally:
@@ -108,24 +102,16 @@ def _on_signal(signum: int, stop: asyncio.Event) -> None:
     stop.set()
 
 
-async def _scan(folder: Path, settings: Settings, database: Database, stop: asyncio.Event | None) -> None:
-    """Scan ``folder`` once (``stop`` None), or now and then every ``ingest.poll_interval_s`` until ``stop``.
+async def _scan(scan: Callable[[], None], settings: Settings, stop: asyncio.Event | None) -> None:
+    """Scan the inbox once (``stop`` None), or now and then every ``ingest.poll_interval_s`` until ``stop``.
 
     New recordings go to the outbox with their registration; the worker's relay sends them on.
     """
-    outlet = KafkaOutlet(TopicNames.from_settings(settings.kafka))
     while True:
         try:
-            report = await asyncio.to_thread(discover_local, folder, outlet, database, settings)
-            logger.info(
-                "inbox scanned folder=%s new=%s known=%s rejected=%s",
-                folder,
-                len(report.new),
-                len(report.known),
-                len(report.rejected),
-            )
+            await asyncio.to_thread(scan)
         except DealtalkError as exc:
-            logger.warning("inbox scan failed folder=%s: %s", folder, exc)
+            logger.warning("inbox scan failed: %s", exc)
         if stop is None:
             return
         await sleep_unless_stopped(stop, settings.ingest.poll_interval_s)

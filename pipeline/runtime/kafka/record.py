@@ -20,6 +20,7 @@ from typing import Any
 from aiokafka import TopicPartition
 
 from dealtalk.contracts.config import BusSettings, KafkaSettings
+from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.bus.kafka.connection import describe_cluster
 from dealtalk.pipeline.bus.kafka.headers import ORIGINAL_TOPIC, attempt_of, decode_headers
 from dealtalk.pipeline.runtime.embedded import WorkerStats
@@ -28,7 +29,6 @@ from dealtalk.pipeline.runtime.kafka.deliveries import begin_delivery, died_too_
 from dealtalk.pipeline.runtime.kafka.jobs import run_in_daemon_thread
 from dealtalk.pipeline.runtime.kafka.locks import HeldLock, JobLocks
 from dealtalk.pipeline.runtime.kafka.settle import Settler
-from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database
 
 __all__ = ["JobHook", "PartitionJob", "RecordRunner", "Step", "brief"]

@@ -23,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from dealtalk.contracts.events import StageFailed, dump_event, parse_event
+from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.bus.kafka.headers import (
     ATTEMPT,
     DLQ_ORIGINAL,
@@ -37,7 +38,6 @@ from dealtalk.pipeline.bus.kafka.headers import (
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
 from dealtalk.pipeline.runtime.handler import Dead, Done, Retry, record_success
-from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database
 from dealtalk.pipeline.store.projections import mark_failed
 from dealtalk.pipeline.store.schema import StageResultRow

@@ -18,6 +18,7 @@ from typing import Any
 
 from dealtalk.contracts.config import BusSettings, KafkaSettings
 from dealtalk.contracts.errors import DealtalkError
+from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
 from dealtalk.pipeline.bus.kafka.connection import describe_cluster
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
@@ -29,7 +30,6 @@ from dealtalk.pipeline.runtime.kafka.consumer import StageConsumer
 from dealtalk.pipeline.runtime.kafka.jobs import JobSlots, sleep_unless_stopped
 from dealtalk.pipeline.runtime.kafka.locks import JobLocks, job_locks
 from dealtalk.pipeline.runtime.kafka.settle import Settler
-from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database
 
 __all__ = ["KafkaWorker"]

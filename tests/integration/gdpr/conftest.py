@@ -19,10 +19,10 @@ from sqlalchemy import select
 from dealtalk.contracts.config import Settings
 from dealtalk.contracts.documents import ModelRef, SegmentDoc, SpeakerDoc, TranscriptDoc, WordDoc
 from dealtalk.contracts.progress import ProgressHook
+from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.discovery import discover_local
 from dealtalk.pipeline.resources import Resources
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker, WorkerStats
-from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.stages.fetch import build_fetch_stage
 from dealtalk.pipeline.stages.transcribe import build_transcribe_stage
 from dealtalk.pipeline.store.queries import recording_with_audio
@@ -165,8 +165,14 @@ class Pipeline:
     resources: Resources
     transcriber: ReferenceTranscriber
 
+    @property
+    def inbox(self) -> Path:
+        """The watch folder the pipeline discovers recordings in."""
+        assert self.settings.ingest.watch_dir is not None
+        return self.settings.ingest.watch_dir
+
     def run(self) -> WorkerStats:
-        discover_local(self.settings.inbox_dir, self.resources.outlet, self.resources.database, self.settings)
+        discover_local(self.inbox, self.resources.outlet, self.resources.database, self.settings)
         worker = EmbeddedWorker(
             self.resources.bus, stages(self.resources, self.transcriber), self.settings.bus
         )

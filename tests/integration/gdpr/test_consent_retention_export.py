@@ -46,7 +46,7 @@ def test_an_opted_out_attendee_stops_her_call_before_its_audio_is_fetched(
 ) -> None:
     run = pipeline(gdpr={"opted_out_emails": [SARAH.upper()]})
     declined = {"rec-2026-11-20-brightlab": {"recording_declined": ["emma.clarke@brightlab.eu"]}}
-    fill_inbox(run.settings.inbox_dir, with_corrupt=False, meetings=declined)
+    fill_inbox(run.inbox, with_corrupt=False, meetings=declined)
     stats = run.run()
     assert stats.dead_lettered == 2
     resources = run.resources
@@ -72,7 +72,7 @@ def test_an_opted_out_attendee_stops_her_call_before_its_audio_is_fetched(
 
 def test_with_the_redact_policy_the_call_is_analysed_without_her(pipeline: Callable[..., Pipeline]) -> None:
     run = pipeline(gdpr={"opted_out_emails": [SARAH], "consent_policy": "redact"})
-    fill_inbox(run.settings.inbox_dir, with_corrupt=False)
+    fill_inbox(run.inbox, with_corrupt=False)
     assert run.run().dead_lettered == 0
     resources = run.resources
     with resources.database.session() as session:
@@ -97,7 +97,7 @@ def test_with_the_redact_policy_the_call_is_analysed_without_her(pipeline: Calla
 
 def test_retention_follows_the_clock(pipeline: Callable[..., Pipeline]) -> None:
     run = pipeline(gdpr={"audio_retention_days": 30, "transcript_retention_days": 90})
-    fill_inbox(run.settings.inbox_dir, with_corrupt=False)
+    fill_inbox(run.inbox, with_corrupt=False)
     run.run()
     resources = run.resources
     with resources.database.session() as session:
@@ -143,7 +143,7 @@ def test_retention_follows_the_clock(pipeline: Callable[..., Pipeline]) -> None:
 
 def test_export_holds_everything_stored_about_her(pipeline: Callable[..., Pipeline]) -> None:
     run = pipeline()
-    fill_inbox(run.settings.inbox_dir, with_corrupt=False)
+    fill_inbox(run.inbox, with_corrupt=False)
     run.run()
     resources = run.resources
     prints = FileVoiceprintStore(run.settings.data_dir / "voiceprints")
@@ -208,7 +208,7 @@ def test_the_worker_schedule_runs_retention_until_stopped(pipeline: Callable[...
 
 def test_without_pseudonymised_insights_retention_deletes_them(pipeline: Callable[..., Pipeline]) -> None:
     run = pipeline(gdpr={"transcript_retention_days": 90, "pseudonymise_insights": False})
-    fill_inbox(run.settings.inbox_dir, with_corrupt=False)
+    fill_inbox(run.inbox, with_corrupt=False)
     run.run()
     resources = run.resources
     report = run_retention(resources, actor="test", clock=lambda: CALL_DAY + timedelta(days=100))

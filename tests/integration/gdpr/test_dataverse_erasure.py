@@ -46,7 +46,7 @@ def _dataverse_pipeline(pipeline: Callable[..., Pipeline], dv_settings: Settings
     )
     with dataverse_client(run.settings) as client:
         provision(client, ActivitySchema.from_settings(run.settings.publisher), poll_s=0.02)
-    fill_inbox(run.settings.inbox_dir, with_corrupt=False)
+    fill_inbox(run.inbox, with_corrupt=False)
     stats = run.run()
     assert stats.dead_lettered == 0 and stats.processed == 12
     return run

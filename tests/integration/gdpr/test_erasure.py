@@ -66,7 +66,7 @@ def test_erasure_removes_her_everywhere_and_keeps_everyone_else(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     run = pipeline(database={"url": database_url})
-    fill_inbox(run.settings.inbox_dir)
+    fill_inbox(run.inbox)
     stats = run.run()
     assert stats.dead_lettered == 1  # the corrupt recording she attended
     resources = run.resources
@@ -115,7 +115,7 @@ def test_erasure_removes_her_everywhere_and_keeps_everyone_else(
 
 def test_reprocessing_and_a_second_erase_do_not_bring_her_back(pipeline: Callable[..., Pipeline]) -> None:
     run = pipeline()
-    fill_inbox(run.settings.inbox_dir, with_corrupt=False)
+    fill_inbox(run.inbox, with_corrupt=False)
     run.run()
     resources = run.resources
     needles = _sarah_needles(resources)
@@ -161,7 +161,7 @@ def test_a_call_in_progress_is_left_whole_and_erased_once_it_is_done(
     pipeline: Callable[..., Pipeline],
 ) -> None:
     run = pipeline()
-    fill_inbox(run.settings.inbox_dir, with_corrupt=False)
+    fill_inbox(run.inbox, with_corrupt=False)
     run.run()
     resources = run.resources
     needles = _sarah_needles(resources)
@@ -206,7 +206,7 @@ def _segments(resources: Resources) -> list[tuple[int, str]]:
 
 def test_the_command_line(pipeline: Callable[..., Pipeline], monkeypatch: pytest.MonkeyPatch) -> None:
     run = pipeline()
-    fill_inbox(run.settings.inbox_dir, with_corrupt=False)
+    fill_inbox(run.inbox, with_corrupt=False)
     run.run()
     monkeypatch.setenv("DEALTALK_DATA_DIR", str(run.settings.data_dir))
     runner = CliRunner()

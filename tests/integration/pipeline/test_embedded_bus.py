@@ -20,10 +20,10 @@ from dealtalk.contracts.config import BusSettings
 from dealtalk.contracts.documents import BlobRef, MeetingInfo
 from dealtalk.contracts.errors import InvalidInput, TransientError
 from dealtalk.contracts.events import AudioStored, RecordingDiscovered, dump_event, new_trace_id
+from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.bus.dead_letters import list_dead_letters, replay_dead_letter
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
-from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.store import Database, open_database
 from dealtalk.pipeline.store.schema import BusMessageRow
 

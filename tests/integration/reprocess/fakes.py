@@ -25,6 +25,7 @@ from dealtalk.contracts.documents import (
 )
 from dealtalk.contracts.errors import TransientError
 from dealtalk.contracts.progress import ProgressHook
+from dealtalk.contracts.stage import Stage
 from dealtalk.ingest.local_folder import LocalFolderFetcher
 from dealtalk.nlp.protocols import InsightContext
 from dealtalk.pipeline.blobs import LocalBlobStore
@@ -32,7 +33,6 @@ from dealtalk.pipeline.bus.embedded import EmbeddedBus
 from dealtalk.pipeline.bus.outlet import EmbeddedOutlet
 from dealtalk.pipeline.discovery import discover_local
 from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
-from dealtalk.pipeline.runtime.stage import Stage
 from dealtalk.pipeline.stages.analyze import build_analyze_stage
 from dealtalk.pipeline.stages.fetch import build_fetch_stage
 from dealtalk.pipeline.stages.transcribe import build_transcribe_stage

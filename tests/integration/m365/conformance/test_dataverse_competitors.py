@@ -16,7 +16,7 @@ import pytest
 
 from dealtalk.contracts.config import Settings
 from dealtalk.emulators.dataverse import DEALTALK_ROLE, DataverseEmulator, SecurityRole
-from dealtalk.pipeline.resources import load_competitor_names
+from dealtalk.pipeline.models_and_clients import load_competitor_names
 from dealtalk.publisher.factory import load_crm_reader
 
 from ..conftest import APP_ID, Closer

@@ -1,0 +1,118 @@
+"""The models and clients of one process, each built on first use and then shared.
+
+Part of the composition root (``resources.py``): ``Resources`` holds one for the workers, the API and the
+demo; ``dealtalk process`` and ``analyze`` use one alone, as they need no store or bus. A publish-only
+worker never loads Whisper, an analyst's API host never imports torch.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dealtalk.contracts.config import Settings
+from dealtalk.contracts.errors import ConfigurationError
+from dealtalk.nlp.protocols import InsightEngine
+from dealtalk.publisher.protocols import ActivityPublisher, OpportunityResolver
+from dealtalk.transcription.protocols import CallTranscriber
+
+if TYPE_CHECKING:
+    from dealtalk.publisher.competitors import CompetitorNames
+    from dealtalk.publisher.crm import CompetitorReader
+
+__all__ = ["ModelsAndClients", "load_competitor_names"]
+
+logger = logging.getLogger(__name__)
+
+
+def load_competitor_names(
+    settings: Settings, *, reader: Callable[[], CompetitorReader] | None = None
+) -> CompetitorNames:
+    """The competitor names calls are analysed with: ``nlp.competitors`` ∪ the CRM's table (cached).
+
+    Args:
+        reader: builds the CRM reader to share (``Resources``); None builds one that the result owns (close
+            it). A CRM that cannot be configured (incomplete Dataverse settings, a missing fixture) is logged
+            and leaves the configured names alone, as a CRM that is down does.
+    """
+    from dealtalk.publisher.competitors import CompetitorNames
+    from dealtalk.publisher.factory import load_crm_reader
+
+    crm: CompetitorReader | None = None
+    if settings.crm.competitors_from_crm:
+        try:
+            crm = reader() if reader is not None else load_crm_reader(settings)
+        except ConfigurationError as exc:
+            logger.warning("competitors: the CRM's competitor table is not read: %s", exc)
+    ttl_s = settings.crm.competitors_ttl_min * 60.0
+    return CompetitorNames(settings.nlp.competitors, crm, ttl_s=ttl_s, owns_reader=reader is None)
+
+
+class ModelsAndClients:
+    """The transcriber, the insight engine, the CRM reader, resolver and publisher, and the competitor names."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._cache: dict[str, Any] = {}
+
+    def close(self) -> None:
+        """Release the clients (HTTP pools); safe to call twice."""
+        for dependency in self._cache.values():
+            close = getattr(dependency, "close", None)
+            if callable(close):
+                close()
+        self._cache.clear()
+
+    def __enter__(self) -> ModelsAndClients:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def transcriber(self) -> CallTranscriber:
+        if "transcriber" not in self._cache:
+            from dealtalk.transcription.loader import load_transcriber
+
+            self._cache["transcriber"] = load_transcriber(self.settings)
+        transcriber: CallTranscriber = self._cache["transcriber"]
+        return transcriber
+
+    def insight_engine(self) -> InsightEngine:
+        if "engine" not in self._cache:
+            from dealtalk.nlp.engine import load_engine
+
+            self._cache["engine"] = load_engine(self.settings)
+        engine: InsightEngine = self._cache["engine"]
+        return engine
+
+    def crm_reader(self) -> Any:
+        # One CRM reader (fixture file or Dataverse client) shared by the resolver and the publisher.
+        if "crm_reader" not in self._cache:
+            from dealtalk.publisher.factory import load_crm_reader
+
+            self._cache["crm_reader"] = load_crm_reader(self.settings)
+        return self._cache["crm_reader"]
+
+    def resolver(self) -> OpportunityResolver:
+        if "resolver" not in self._cache:
+            from dealtalk.publisher.factory import load_resolver
+
+            self._cache["resolver"] = load_resolver(self.settings, reader=self.crm_reader())
+        resolver: OpportunityResolver = self._cache["resolver"]
+        return resolver
+
+    def publisher(self) -> ActivityPublisher:
+        if "publisher" not in self._cache:
+            from dealtalk.publisher.factory import load_publisher
+
+            self._cache["publisher"] = load_publisher(self.settings, reader=self.crm_reader())
+        publisher: ActivityPublisher = self._cache["publisher"]
+        return publisher
+
+    def competitor_names(self) -> CompetitorNames:
+        """Configured competitor names ∪ the CRM's competitor table, read once per TTL (see ``CrmSettings``)."""
+        if "competitor_names" not in self._cache:
+            self._cache["competitor_names"] = load_competitor_names(self.settings, reader=self.crm_reader)
+        names: CompetitorNames = self._cache["competitor_names"]
+        return names
