@@ -78,9 +78,9 @@ def load_directory(settings: Settings) -> Directory:
     if settings.crm.backend != "fixture":
         logger.warning("the team hierarchy is read from the CRM fixture only; managers see no calls")
         return Directory()
-    from dealtalk.publisher.fixture import bundled_fixture_path
+    from dealtalk.samples import CRM_FIXTURE
 
-    path: Path = settings.crm.fixture_path or bundled_fixture_path()
+    path: Path = settings.crm.fixture_path or CRM_FIXTURE
     try:
         return Directory.from_rows(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -20,6 +20,7 @@ from dealtalk.transcription.protocols import CallTranscriber
 if TYPE_CHECKING:
     from dealtalk.publisher.competitors import CompetitorNames
     from dealtalk.publisher.crm import CompetitorReader
+    from dealtalk.publisher.dataverse.provision import ProvisionStep
 
 __all__ = ["ModelsAndClients", "load_competitor_names"]
 
@@ -116,3 +117,27 @@ class ModelsAndClients:
             self._cache["competitor_names"] = load_competitor_names(self.settings, reader=self.crm_reader)
         names: CompetitorNames = self._cache["competitor_names"]
         return names
+
+    def provision_activity_table(
+        self, *, wait_for_key_s: float = 120.0, poll_s: float = 2.0
+    ) -> list[ProvisionStep]:
+        """Create what is missing of the call-insights activity table in the configured Dataverse organisation.
+
+        Raises:
+            ConfigurationError: incomplete Dataverse settings, or a table of that name that is not ours.
+            InvalidInput / TransientError: Dataverse refused a definition or is failing.
+        """
+        from dealtalk.publisher.dataverse.factory import dataverse_client
+        from dealtalk.publisher.dataverse.provision import provision
+        from dealtalk.publisher.schema import ActivitySchema
+
+        settings = self.settings
+        schema = ActivitySchema.from_settings(settings.publisher)
+        with dataverse_client(settings) as client:
+            return provision(
+                client,
+                schema,
+                solution=settings.dataverse.solution_unique_name,
+                wait_for_key_s=wait_for_key_s,
+                poll_s=poll_s,
+            )

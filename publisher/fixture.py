@@ -31,7 +31,7 @@ from dealtalk.publisher.crm import Account, Appointment, Competitor, Contact, Op
 from dealtalk.publisher.rules import normalize_email
 from dealtalk.samples import CRM_FIXTURE
 
-__all__ = ["CrmFixture", "FixtureCrmReader", "bundled_fixture_path", "load_fixture"]
+__all__ = ["CrmFixture", "FixtureCrmReader", "load_fixture"]
 
 
 class _Row(BaseModel):
@@ -116,11 +116,6 @@ class CrmFixture(BaseModel):
         return self
 
 
-def bundled_fixture_path() -> Path:
-    """The sample tenant shipped with dealtalk (``samples/crm.json``)."""
-    return CRM_FIXTURE
-
-
 def load_fixture(path: Path | None = None) -> CrmFixture:
     """Read and validate a CRM fixture file.
 
@@ -130,7 +125,7 @@ def load_fixture(path: Path | None = None) -> CrmFixture:
     Raises:
         ConfigurationError: the file is missing, not JSON, or not in the fixture's shape.
     """
-    path = path or bundled_fixture_path()
+    path = path or CRM_FIXTURE
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
@@ -198,7 +193,7 @@ class FixtureCrmReader:
     @classmethod
     def from_path(cls, path: Path | None = None) -> FixtureCrmReader:
         """Load a fixture file (None: the bundled sample tenant). Raises ``ConfigurationError``."""
-        path = path or bundled_fixture_path()
+        path = path or CRM_FIXTURE
         return cls(load_fixture(path), source=f"the CRM fixture {path.name}")
 
     @property

@@ -27,22 +27,18 @@ def provision(
     from deploy/dataverse/call_insights.table.json. Running it again only reports what is there.
     """
     # Imported here: the CLI starts without loading MSAL and httpx for every other command.
-    from dealtalk.publisher.dataverse.factory import dataverse_client
-    from dealtalk.publisher.dataverse.provision import provision as provision_table
-    from dealtalk.publisher.schema import ActivitySchema
+    from dealtalk.pipeline.models_and_clients import ModelsAndClients
 
     settings = load_settings()
     configure_logging("WARNING", settings.log_format)
-    schema = ActivitySchema.from_settings(settings.publisher)
-    with dataverse_client(settings) as client:
-        steps = provision_table(
-            client, schema, solution=settings.dataverse.solution_unique_name, wait_for_key_s=wait_s
-        )
+    with ModelsAndClients(settings) as models:
+        steps = models.provision_activity_table(wait_for_key_s=wait_s)
+    publisher = settings.publisher
     for step in steps:
         colour = {"created": "green", "pending": "yellow", "failed": "red"}.get(step.outcome, "dim")
         console.print(f"  [{colour}]{step.outcome:<8}[/{colour}] {step.item}")
     created = sum(step.outcome == "created" for step in steps)
     console.print(
-        f"{schema.logical_name} ({schema.entity_set}) in {settings.dataverse.url}: "
+        f"{publisher.activity_logical_name} ({publisher.activity_entity_set}) in {settings.dataverse.url}: "
         + (f"{created} item(s) created" if created else "already provisioned, nothing changed")
     )

@@ -57,12 +57,10 @@ def run_sandbox(settings: Settings, dump: Path | None, *, process: ProcessFn) ->
 
 
 def _provision(settings: Settings) -> None:
-    from dealtalk.publisher.dataverse.factory import dataverse_client
-    from dealtalk.publisher.dataverse.provision import provision
-    from dealtalk.publisher.schema import ActivitySchema
+    from dealtalk.pipeline.models_and_clients import ModelsAndClients
 
-    with dataverse_client(settings) as client:
-        steps = provision(client, ActivitySchema.from_settings(settings.publisher), poll_s=0.2)
+    with ModelsAndClients(settings) as models:
+        steps = models.provision_activity_table(poll_s=0.2)
     created = sum(step.outcome == "created" for step in steps)
     console.print(f"[bold]sandbox[/bold]: Dataverse table {'provisioned' if created else 'already there'}")
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dealtalk.contracts.config import Settings
-from dealtalk.publisher.fixture import bundled_fixture_path
+from dealtalk.samples import CRM_FIXTURE
 from tests.support.cli import dealtalk
 
 ONLY_IN_CRM = "Brightshine"
@@ -18,7 +18,7 @@ ONLY_IN_CRM = "Brightshine"
 @pytest.mark.models
 def test_a_competitor_only_in_the_crm_table_is_a_risk(tmp_path: Path) -> None:
     assert ONLY_IN_CRM not in Settings.load(data_dir=tmp_path / "data").nlp.competitors
-    crm = json.loads(bundled_fixture_path().read_text(encoding="utf-8"))
+    crm = json.loads(CRM_FIXTURE.read_text(encoding="utf-8"))
     crm["competitors"].append({"competitorid": "1b7c9d2e-0000-5000-8000-00000000b51e", "name": ONLY_IN_CRM})
     crm_file = tmp_path / "crm.json"
     crm_file.write_text(json.dumps(crm), encoding="utf-8")

@@ -29,7 +29,7 @@ from dealtalk.emulators.graph.seed import SELLERS, lookback_days_for, seed_sampl
 from dealtalk.emulators.identity import AppRegistration, IdentityEmulator, TokenIssuer
 from dealtalk.emulators.tls import TestCA, make_test_ca
 from dealtalk.ingest.graph.notifications import NotificationWork
-from dealtalk.publisher.fixture import bundled_fixture_path
+from dealtalk.samples import CALLS_DIR, CRM_FIXTURE
 
 TENANT = "8a7f3c1e-5b2d-4e6f-9a0b-1c2d3e4f5a6b"
 APP_ID = "3f2e1d0c-b9a8-4765-8432-10fedcba9876"
@@ -98,7 +98,7 @@ def dataverse(
         security_roles=dataverse_roles,
         tls=test_ca.context,
     )
-    seed_from_fixture(emulator.store, bundled_fixture_path())
+    seed_from_fixture(emulator.store, CRM_FIXTURE)
     emulator.start()
     yield emulator
     emulator.stop()
@@ -147,7 +147,7 @@ def closing() -> Iterator[Closer]:
 def tenant() -> Tenant:
     """The sample tenant's Teams data: three sellers, three meetings with recordings and transcripts."""
     teams = Tenant(TENANT)
-    seed_samples(teams, bundled_fixture_path().parent / "calls")
+    seed_samples(teams, CALLS_DIR)
     return teams
 
 

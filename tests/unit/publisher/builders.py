@@ -20,9 +20,9 @@ from dealtalk.contracts.documents import (
     SpeakerDoc,
     SpeakerKpisDoc,
 )
-from dealtalk.publisher.fixture import bundled_fixture_path
+from dealtalk.samples import CALLS_DIR
 
-SAMPLES = bundled_fixture_path().parent / "calls"
+SAMPLES = CALLS_DIR
 
 
 def meeting_from_sidecar(path: Path) -> MeetingInfo:
