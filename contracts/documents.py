@@ -2,8 +2,9 @@
 
 These are the pydantic models at the edges (style: dataclasses inside a stage, pydantic at its boundaries).
 The transcription stage returns a ``TranscriptDoc``; the insight stage reads it and returns an ``InsightsDoc``;
-``CallResult`` joins both into the call-result JSON of ``shared/contracts.md`` section 2.
-Fields may be added; the contract's fields are never renamed or dropped.
+``CallResult`` joins both into the call-result JSON that ``dealtalk process`` writes (README, "What you get per
+call"); ``tests/integration/cli/test_cli_contract.py`` pins its keys. Fields may be added; the contract's fields
+are never renamed or dropped.
 
 Times are seconds from the start of the recording; speaker ids (``S1``, ``S2``...) are stable within a call.
 """
