@@ -55,15 +55,17 @@ class ModelsAndClients:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._cache: dict[str, Any] = {}
+        # What this process has built, by name; ``Resources`` keeps its Graph clients here too, so that one
+        # ``close`` releases everything.
+        self.built: dict[str, Any] = {}
 
     def close(self) -> None:
         """Release the clients (HTTP pools); safe to call twice."""
-        for dependency in self._cache.values():
+        for dependency in self.built.values():
             close = getattr(dependency, "close", None)
             if callable(close):
                 close()
-        self._cache.clear()
+        self.built.clear()
 
     def __enter__(self) -> ModelsAndClients:
         return self
@@ -72,50 +74,50 @@ class ModelsAndClients:
         self.close()
 
     def transcriber(self) -> CallTranscriber:
-        if "transcriber" not in self._cache:
+        if "transcriber" not in self.built:
             from dealtalk.transcription.loader import load_transcriber
 
-            self._cache["transcriber"] = load_transcriber(self.settings)
-        transcriber: CallTranscriber = self._cache["transcriber"]
+            self.built["transcriber"] = load_transcriber(self.settings)
+        transcriber: CallTranscriber = self.built["transcriber"]
         return transcriber
 
     def insight_engine(self) -> InsightEngine:
-        if "engine" not in self._cache:
+        if "engine" not in self.built:
             from dealtalk.nlp.engine import load_engine
 
-            self._cache["engine"] = load_engine(self.settings)
-        engine: InsightEngine = self._cache["engine"]
+            self.built["engine"] = load_engine(self.settings)
+        engine: InsightEngine = self.built["engine"]
         return engine
 
     def crm_reader(self) -> Any:
         # One CRM reader (fixture file or Dataverse client) shared by the resolver and the publisher.
-        if "crm_reader" not in self._cache:
+        if "crm_reader" not in self.built:
             from dealtalk.publisher.factory import load_crm_reader
 
-            self._cache["crm_reader"] = load_crm_reader(self.settings)
-        return self._cache["crm_reader"]
+            self.built["crm_reader"] = load_crm_reader(self.settings)
+        return self.built["crm_reader"]
 
     def resolver(self) -> OpportunityResolver:
-        if "resolver" not in self._cache:
+        if "resolver" not in self.built:
             from dealtalk.publisher.factory import load_resolver
 
-            self._cache["resolver"] = load_resolver(self.settings, reader=self.crm_reader())
-        resolver: OpportunityResolver = self._cache["resolver"]
+            self.built["resolver"] = load_resolver(self.settings, reader=self.crm_reader())
+        resolver: OpportunityResolver = self.built["resolver"]
         return resolver
 
     def publisher(self) -> ActivityPublisher:
-        if "publisher" not in self._cache:
+        if "publisher" not in self.built:
             from dealtalk.publisher.factory import load_publisher
 
-            self._cache["publisher"] = load_publisher(self.settings, reader=self.crm_reader())
-        publisher: ActivityPublisher = self._cache["publisher"]
+            self.built["publisher"] = load_publisher(self.settings, reader=self.crm_reader())
+        publisher: ActivityPublisher = self.built["publisher"]
         return publisher
 
     def competitor_names(self) -> CompetitorNames:
         """Configured competitor names ∪ the CRM's competitor table, read once per TTL (see ``CrmSettings``)."""
-        if "competitor_names" not in self._cache:
-            self._cache["competitor_names"] = load_competitor_names(self.settings, reader=self.crm_reader)
-        names: CompetitorNames = self._cache["competitor_names"]
+        if "competitor_names" not in self.built:
+            self.built["competitor_names"] = load_competitor_names(self.settings, reader=self.crm_reader)
+        names: CompetitorNames = self.built["competitor_names"]
         return names
 
     def provision_activity_table(

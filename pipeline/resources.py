@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -26,7 +26,7 @@ from dealtalk.pipeline.bus.kafka.topics import TopicNames
 from dealtalk.pipeline.bus.outlet import EmbeddedOutlet, EventOutlet, KafkaOutlet
 from dealtalk.pipeline.gdpr.consent import ConsentScreen, GroupMembership, TranscriptGuard
 from dealtalk.pipeline.models_and_clients import ModelsAndClients
-from dealtalk.pipeline.runtime.embedded import WorkerStats
+from dealtalk.pipeline.runtime.stats import WorkerStats
 from dealtalk.pipeline.store import Database, open_database
 from dealtalk.pipeline.store.queries import manual_link, recording_with_audio
 
@@ -56,7 +56,6 @@ class Resources:
     outlet: EventOutlet
     # The models and clients, built on first use and shared by every stage of this process.
     models: ModelsAndClients
-    _cache: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def open(cls, settings: Settings) -> Resources:
@@ -82,24 +81,19 @@ class Resources:
 
     def close(self) -> None:
         """Release clients (HTTP pools, Graph's event loop) and the database; safe to call twice."""
-        for dependency in self._cache.values():
-            close = getattr(dependency, "close", None)
-            if callable(close):
-                close()
-        self._cache.clear()
         self.models.close()
         self.database.dispose()
 
     def fetchers(self) -> dict[str, RecordingFetcher]:
         fetchers: dict[str, RecordingFetcher] = {"local": LocalFolderFetcher()}
         if self.settings.graph.tenant_id:
-            if "graph_fetcher" not in self._cache:
+            if "graph_fetcher" not in self.models.built:
                 from dealtalk.ingest.graph.factory import load_graph_fetcher
 
-                self._cache["graph_fetcher"] = load_graph_fetcher(
+                self.models.built["graph_fetcher"] = load_graph_fetcher(
                     self.settings, session=self._graph_session()
                 )
-            fetchers["graph"] = self._cache["graph_fetcher"]
+            fetchers["graph"] = self.models.built["graph_fetcher"]
         return fetchers
 
     def graph_ingest(self) -> GraphIngest:
@@ -108,18 +102,18 @@ class Resources:
         Raises:
             ConfigurationError: Graph credentials or organizers are missing.
         """
-        if "graph_ingest" not in self._cache:
+        if "graph_ingest" not in self.models.built:
             from dealtalk.ingest.graph.factory import load_graph_ingest
             from dealtalk.pipeline.discovery import bus_emitter
             from dealtalk.pipeline.graph_state import DatabaseDiscoveryState
 
-            self._cache["graph_ingest"] = load_graph_ingest(
+            self.models.built["graph_ingest"] = load_graph_ingest(
                 self.settings,
                 emit=bus_emitter(self.database, self.outlet),
                 session=self._graph_session(),
                 state=DatabaseDiscoveryState(self.database),
             )
-        ingest: GraphIngest = self._cache["graph_ingest"]
+        ingest: GraphIngest = self.models.built["graph_ingest"]
         return ingest
 
     def graph_runtime(self) -> GraphRuntime:
@@ -137,28 +131,28 @@ class Resources:
         return GraphRuntime(self.graph_ingest(), interval_s=graph.delta_interval_s, leadership=lease)
 
     def _graph_session(self) -> Any:
-        if "graph_session" not in self._cache:
+        if "graph_session" not in self.models.built:
             from dealtalk.ingest.graph.factory import load_graph_session
 
-            self._cache["graph_session"] = load_graph_session(self.settings)
-        return self._cache["graph_session"]
+            self.models.built["graph_session"] = load_graph_session(self.settings)
+        return self.models.built["graph_session"]
 
     def opt_out_group(self) -> GroupMembership | None:
         """Membership of the opt-out Entra group through Graph; None when no group is configured."""
         gdpr = self.settings.gdpr
         if not gdpr.opted_out_group_id:
             return None
-        if "opt_out_group" not in self._cache:
+        if "opt_out_group" not in self.models.built:
             from dealtalk.pipeline.gdpr.consent_graph import GraphGroupMembership
             from dealtalk.pipeline.graph_state import DatabaseDiscoveryState
 
-            self._cache["opt_out_group"] = GraphGroupMembership(
+            self.models.built["opt_out_group"] = GraphGroupMembership(
                 self._graph_session(),
                 gdpr.opted_out_group_id,
                 state=DatabaseDiscoveryState(self.database),
                 ttl_s=gdpr.opted_out_group_ttl_min * 60.0,
             )
-        membership: GroupMembership = self._cache["opt_out_group"]
+        membership: GroupMembership = self.models.built["opt_out_group"]
         return membership
 
     def consent_screen(self) -> ConsentScreen:
