@@ -103,7 +103,7 @@ def run_case(
     )
     recorder.last = None
     started = time.perf_counter()
-    run = engine.process(case.path, context)
+    run = engine.transcribe_timed(case.path, context)
     seconds = time.perf_counter() - started
     doc = run.doc
     hyp_texts, words, segments = _doc_words(doc)

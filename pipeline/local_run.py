@@ -15,10 +15,10 @@ from dealtalk.pipeline.stages.analyze import insight_context
 from dealtalk.pipeline.stages.transcribe import call_context
 from dealtalk.transcription.protocols import CallTranscriber
 
-__all__ = ["process_audio"]
+__all__ = ["call_result_from_audio"]
 
 
-def process_audio(
+def call_result_from_audio(
     path: Path,
     *,
     settings: Settings,

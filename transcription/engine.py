@@ -139,9 +139,9 @@ class SpeechEngine:
             InvalidInput: unreadable, empty, truncated beyond use, or over-long audio.
             TransientError: out of GPU memory even at batch size 1.
         """
-        return self.process(audio_path, context, progress=progress).doc
+        return self.transcribe_timed(audio_path, context, progress=progress).doc
 
-    def process(
+    def transcribe_timed(
         self, audio_path: Path, context: CallContext, *, progress: ProgressHook | None = None
     ) -> SpeechRun:
         """``transcribe`` plus per-step timings."""

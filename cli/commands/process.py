@@ -78,7 +78,7 @@ def process(
         raise typer.Exit(EXIT_USAGE)
     settings = load_settings()
     configure_logging("WARNING", settings.log_format)
-    from dealtalk.pipeline.local_run import process_audio
+    from dealtalk.pipeline.local_run import call_result_from_audio
     from dealtalk.pipeline.models_and_clients import ModelsAndClients
 
     failures = 0
@@ -98,7 +98,7 @@ def process(
                     bar.update(_task, description=f"{_name}: {step}", completed=completed, total=total or 1)
 
                 try:
-                    result = process_audio(
+                    result = call_result_from_audio(
                         path,
                         settings=settings,
                         transcriber=transcriber,
