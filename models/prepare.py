@@ -8,11 +8,13 @@ message that names the model and the fix. Other areas add their steps to ``STEPS
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from dealtalk.contracts.config import Settings
 from dealtalk.contracts.errors import DealtalkError
@@ -32,6 +34,24 @@ class PrepareStep:
 
     name: str
     run: Callable[[Settings], str]
+
+
+def _torchaudio_on_cpu(settings: Settings) -> str:
+    """CPU-only hosts: the torchaudio wheel pip picks is a CUDA build whose native libraries cannot load there,
+    and ``import pyannote.audio`` fails on them. Its pure-Python parts (resampling) work without them, so the
+    libraries are moved aside (renamed ``*.so.cpu-disabled``; rename them back to undo)."""
+    spec = importlib.util.find_spec("torchaudio")
+    if spec is None or not spec.origin or importlib.util.find_spec("torch") is None:
+        return "no torchaudio (the speech extra is not installed)"
+    import torch
+
+    if torch.version.cuda is not None:
+        return f"torch {torch.__version__} is a CUDA build: torchaudio left as it is"
+    moved = []
+    for library in (Path(spec.origin).parent / "lib").glob("*.so"):
+        library.rename(library.with_name(library.name + ".cpu-disabled"))
+        moved.append(library.name)
+    return f"moved aside {', '.join(moved)} (CUDA-only build on a CPU host)" if moved else "nothing to do"
 
 
 def _whisper_base(settings: Settings) -> str:
@@ -59,6 +79,7 @@ def _diarization_weights(settings: Settings) -> str:
 
 
 STEPS: tuple[PrepareStep, ...] = (
+    PrepareStep("torchaudio-on-cpu", _torchaudio_on_cpu),
     PrepareStep("whisper-base", _whisper_base),
     PrepareStep("asr-model", _configured_asr),
     PrepareStep("diarization-weights", _diarization_weights),

