@@ -11,13 +11,9 @@ idempotent effects make the rerun harmless) or everything.
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import time
-import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
 
 from dealtalk.contracts.config import BusSettings
@@ -25,24 +21,12 @@ from dealtalk.contracts.events import TOPICS, dump_event, topic_of
 from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.bus.embedded import Delivery, EmbeddedBus, LeaseLost
 from dealtalk.pipeline.runtime.handler import Dead, Done, Retry, handle_delivery, record_success
+from dealtalk.pipeline.runtime.stats import JobHook, WorkerStats, combine_hooks, new_worker_id
 from dealtalk.pipeline.store.projections import mark_failed
 
-__all__ = ["EmbeddedWorker", "WorkerStats", "new_worker_id"]
+__all__ = ["EmbeddedWorker"]
 
 logger = logging.getLogger(__name__)
-
-
-def new_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-
-
-@dataclass(slots=True)
-class WorkerStats:
-    processed: int = 0
-    reused: int = 0
-    retried: int = 0
-    dead_lettered: int = 0
-    by_stage: dict[str, int] = field(default_factory=dict)
 
 
 class EmbeddedWorker:
@@ -53,8 +37,7 @@ class EmbeddedWorker:
         stages: the stages this worker serves (one consumer per input topic).
         settings: lease, heartbeat, retry and polling settings.
         worker_id: identifies the lease holder; a fresh one per process by default.
-        on_job: told (stage, recording id, phase) as jobs start and end; phases are "started", "done",
-            "reused", "retry" and "dead". The CLI draws progress from it, a service exports metrics.
+        on_job: told (stage, recording id, phase) as jobs start and end (``stats.JobHook``).
     """
 
     def __init__(
@@ -64,10 +47,10 @@ class EmbeddedWorker:
         settings: BusSettings,
         *,
         worker_id: str | None = None,
-        on_job: Callable[[str, str, str], None] | None = None,
+        on_job: JobHook | None = None,
     ) -> None:
         self.bus = bus
-        self.on_job = on_job or (lambda _stage, _recording, _phase: None)
+        self.on_job = combine_hooks(on_job)
         self.settings = settings
         self.worker_id = worker_id or new_worker_id()
         self.stages = {TOPICS[stage.consumes]: stage for stage in stages}
@@ -88,7 +71,7 @@ class EmbeddedWorker:
                     break
                 stop.wait(self.settings.poll_interval_s)
                 continue
-            self.process(delivery)
+            self.run_delivery(delivery)
         logger.info(
             "worker stopped id=%s processed=%s retried=%s dead_lettered=%s",
             self.worker_id,
@@ -98,7 +81,7 @@ class EmbeddedWorker:
         )
         return self.stats
 
-    def process(self, delivery: Delivery) -> None:
+    def run_delivery(self, delivery: Delivery) -> None:
         """Run one delivered message through its stage and make the outcome durable."""
         stage = self.stages[delivery.topic]
         self.on_job(stage.name, delivery.key, "started")
@@ -114,7 +97,7 @@ class EmbeddedWorker:
             )
         if isinstance(outcome, Retry):
             self.bus.retry(delivery, self.worker_id, delay_s=outcome.delay_s, error=outcome.error)
-            self.stats.retried += 1
+            self.stats.count(stage.name, "retry")
             self.on_job(stage.name, delivery.key, "retry")
             return
         try:
@@ -122,7 +105,7 @@ class EmbeddedWorker:
                 if isinstance(outcome, Dead):
                     self.bus.dead_letter(session, delivery, outcome.failed, self.worker_id)
                     mark_failed(session, delivery.key, stage.name)
-                    self.stats.dead_lettered += 1
+                    self.stats.count(stage.name, "dead")
                 else:
                     self._commit(session, stage, delivery, outcome)
         except LeaseLost:
@@ -143,9 +126,7 @@ class EmbeddedWorker:
             headers = {"trace_id": done.output.trace_id, "stage": stage.name}  # type: ignore[attr-defined]
             self.bus.publish(session, next_topic, delivery.key, dump_event(done.output), headers)
         self.bus.complete(session, delivery, self.worker_id)
-        self.stats.processed += 1
-        self.stats.reused += int(done.reused)
-        self.stats.by_stage[stage.name] = self.stats.by_stage.get(stage.name, 0) + 1
+        self.stats.count(stage.name, "reused" if done.reused else "done")
 
 
 # Topics that some stage consumes: everything but the final "calls.published" and the failure topic.

@@ -18,7 +18,8 @@ from dealtalk.contracts.config import Settings
 from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.bus.embedded import EmbeddedBus
 from dealtalk.pipeline.metrics import WorkerMetrics, watch_embedded_backlog
-from dealtalk.pipeline.runtime.embedded import EmbeddedWorker, WorkerStats
+from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
+from dealtalk.pipeline.runtime.stats import JobHook, WorkerStats, combine_hooks
 
 __all__ = ["run_embedded_worker"]
 
@@ -32,7 +33,7 @@ def run_embedded_worker(
     settings: Settings,
     burst: bool = False,
     scan: Callable[[], None] | None = None,
-    on_job: Callable[[str, str, str], None] | None = None,
+    on_job: JobHook | None = None,
 ) -> WorkerStats:
     """Serve ``stages`` from the embedded queue until SIGTERM/SIGINT (or, with ``burst``, no work left)."""
     stop = threading.Event()
@@ -58,7 +59,9 @@ def run_embedded_worker(
         if settings.bus.metrics_port:
             metrics = WorkerMetrics()
             metrics.serve(settings.bus.metrics_port)
-        worker = EmbeddedWorker(bus, stages, settings.bus, on_job=_both(on_job, metrics))
+        worker = EmbeddedWorker(
+            bus, stages, settings.bus, on_job=combine_hooks(on_job, metrics.on_job if metrics else None)
+        )
         if metrics is not None:
             watch_embedded_backlog(metrics, bus, worker.stages, stop, interval_s=10.0)
         return worker.run(burst=burst, stop=stop)
@@ -68,21 +71,6 @@ def run_embedded_worker(
             scanner.join()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-
-
-def _both(
-    on_job: Callable[[str, str, str], None] | None, metrics: WorkerMetrics | None
-) -> Callable[[str, str, str], None] | None:
-    """The caller's job hook and the metrics' one, either, or none."""
-    hooks = [hook for hook in (on_job, metrics.on_job if metrics else None) if hook is not None]
-    if not hooks:
-        return None
-
-    def on_any(stage: str, recording_id: str, phase: str) -> None:
-        for hook in hooks:
-            hook(stage, recording_id, phase)
-
-    return on_any
 
 
 def _scan_forever(scan: Callable[[], None], interval_s: float, stop: threading.Event) -> None:

@@ -31,8 +31,8 @@ from dealtalk.pipeline.bus.kafka import reader
 from dealtalk.pipeline.bus.kafka.admin import KafkaAdmin
 from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
 from dealtalk.pipeline.bus.kafka.topics import TopicNames, topic_plan
-from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
+from dealtalk.pipeline.runtime.stats import WorkerStats
 
 __all__ = [
     "Calls",

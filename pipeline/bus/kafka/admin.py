@@ -6,14 +6,13 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Literal
+from typing import Any, Literal
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from dealtalk.contracts.config import KafkaSettings
 from dealtalk.contracts.errors import ConfigurationError
-from dealtalk.pipeline.bus.kafka.connection import client_options, describe_cluster
+from dealtalk.pipeline.bus.kafka.connection import KafkaClient
 from dealtalk.pipeline.bus.kafka.errors import CLIENT_ERRORS, translate
 from dealtalk.pipeline.bus.kafka.topics import TopicSpec, topic_plan
 
@@ -42,45 +41,17 @@ class GroupState:
     members: int
 
 
-class KafkaAdmin:
+class KafkaAdmin(KafkaClient):
     """An async context manager around ``AIOKafkaAdminClient``; ``stop()`` may be called twice."""
 
     def __init__(self, settings: KafkaSettings) -> None:
-        self.settings = settings
-        self._client: AIOKafkaAdminClient | None = None
+        super().__init__(settings, client_id_suffix="-admin")
 
-    async def start(self) -> None:
-        """Connect.
+    def _open(self, options: dict[str, Any]) -> AIOKafkaAdminClient:
+        return AIOKafkaAdminClient(**options)
 
-        Raises:
-            TransientError: the cluster cannot be reached now.
-        """
-        client = AIOKafkaAdminClient(**client_options(self.settings, client_id_suffix="-admin"))
-        try:
-            await client.start()
-        except CLIENT_ERRORS as exc:
-            await client.close()
-            raise translate(exc, f"cannot reach the cluster at {describe_cluster(self.settings)}") from exc
-        self._client = client
-
-    async def stop(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.close()
-
-    async def __aenter__(self) -> KafkaAdmin:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, _type: type[BaseException] | None, _exc: BaseException | None, _tb: TracebackType | None
-    ) -> None:
-        await self.stop()
-
-    def _started(self) -> AIOKafkaAdminClient:
-        if self._client is None:
-            raise RuntimeError("KafkaAdmin used before start() or after stop()")
-        return self._client
+    async def _close(self, client: AIOKafkaAdminClient) -> None:
+        await client.close()
 
     async def topics(self) -> dict[str, int]:
         """The cluster's topics and their partition counts.

@@ -8,17 +8,22 @@ Three cluster shapes by configuration alone:
 * SASL/SCRAM clusters (Confluent, MSK, Strimzi): ``SASL_SSL`` + ``SCRAM-SHA-256``/``SCRAM-SHA-512``.
 
 The password is unwrapped only here, into the client's arguments; nothing logs it.
+
+``KafkaClient`` is the one lifecycle of the clients built from them (producer, admin, stage consumers): start
+with these options, turn a failed start into our error after closing what was half open, close once.
 """
 
 from __future__ import annotations
 
 import logging
 import ssl
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 from dealtalk.contracts.config import KafkaSettings
+from dealtalk.pipeline.bus.kafka.errors import CLIENT_ERRORS, translate
 
-__all__ = ["client_options", "describe_cluster"]
+__all__ = ["KafkaClient", "client_options", "describe_cluster"]
 
 logger = logging.getLogger(__name__)
 
@@ -67,3 +72,80 @@ def _ssl_context(settings: KafkaSettings) -> ssl.SSLContext:
         )
         context.verify_mode = ssl.CERT_NONE
     return context
+
+
+class KafkaClient:
+    """One aiokafka client's lifecycle; an async context manager, and ``stop()`` may be called twice.
+
+    A subclass builds its client in ``_open`` (aiokafka's clients are not started by their constructor) and may
+    say what a failed start means (``_failed_start``), how its client closes (``_close``: producers and
+    consumers ``stop()``, the admin client ``close()``) and what to log once it is started or closed.
+
+    Args:
+        settings: the cluster to reach, and how.
+        client_id_suffix: appended to ``settings.client_id``, so the broker's logs tell the clients apart.
+    """
+
+    def __init__(self, settings: KafkaSettings, *, client_id_suffix: str = "") -> None:
+        self.settings = settings
+        self._client_id_suffix = client_id_suffix
+        self._client: Any = None
+
+    def _open(self, options: dict[str, Any]) -> Any:
+        """A new aiokafka client with the connection ``options`` (``client_options``), not started yet."""
+        raise NotImplementedError
+
+    def _failed_start(self) -> str:
+        """What could not be done, for the error when the client does not start."""
+        return f"cannot reach the cluster at {describe_cluster(self.settings)}"
+
+    async def _close(self, client: Any) -> None:
+        await client.stop()
+
+    def _opened(self) -> None:
+        """Called once the client has started."""
+
+    def _closed(self) -> None:
+        """Called once the client has closed."""
+
+    async def start(self) -> None:
+        """Connect.
+
+        Raises:
+            TransientError: the cluster cannot be reached now.
+            ConfigurationError: the cluster refused our credentials or settings.
+        """
+        client = self._open(client_options(self.settings, client_id_suffix=self._client_id_suffix))
+        try:
+            await client.start()
+        except CLIENT_ERRORS as exc:
+            await self._close(client)
+            raise translate(exc, self._failed_start()) from exc
+        self._client = client
+        self._opened()
+
+    async def stop(self) -> None:
+        """Disconnect (idempotent); a producer flushes what is pending first."""
+        client, self._client = self._client, None
+        if client is not None:
+            await self._close(client)
+            self._closed()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self, _type: type[BaseException] | None, _exc: BaseException | None, _tb: TracebackType | None
+    ) -> None:
+        await self.stop()
+
+    def _started(self) -> Any:
+        """The started client.
+
+        Raises:
+            RuntimeError: used before ``start()`` or after ``stop()``.
+        """
+        if self._client is None:
+            raise RuntimeError(f"{type(self).__name__} used before start() or after stop()")
+        return self._client

@@ -11,12 +11,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
-from dealtalk.contracts.config import KafkaSettings
-from dealtalk.pipeline.bus.kafka.connection import client_options, describe_cluster
+from dealtalk.pipeline.bus.kafka.connection import KafkaClient, describe_cluster
 from dealtalk.pipeline.bus.kafka.errors import CLIENT_ERRORS, translate
 from dealtalk.pipeline.bus.kafka.headers import encode_headers
 
@@ -34,7 +33,7 @@ class Sent:
     offset: int
 
 
-class KafkaProducer:
+class KafkaProducer(KafkaClient):
     """An async context manager around ``AIOKafkaProducer``; ``stop()`` flushes and may be called twice.
 
     Usage::
@@ -43,48 +42,23 @@ class KafkaProducer:
             await producer.send("dealtalk.audio.stored", recording_id, payload, {"trace_id": trace})
     """
 
-    def __init__(self, settings: KafkaSettings, *, client_id_suffix: str = "") -> None:
-        self.settings = settings
-        self._client_id_suffix = client_id_suffix
-        self._producer: AIOKafkaProducer | None = None
-
-    async def start(self) -> None:
-        """Connect to the cluster.
-
-        Raises:
-            TransientError: the cluster cannot be reached now.
-            ConfigurationError: the cluster refused our credentials or settings.
-        """
-        producer = AIOKafkaProducer(
-            **client_options(self.settings, client_id_suffix=self._client_id_suffix),
+    def _open(self, options: dict[str, Any]) -> AIOKafkaProducer:
+        return AIOKafkaProducer(
+            **options,
             acks="all",
             enable_idempotence=True,
             linger_ms=self.settings.linger_ms,
             max_request_size=self.settings.max_request_bytes,
         )
-        try:
-            await producer.start()
-        except CLIENT_ERRORS as exc:
-            await producer.stop()
-            raise translate(exc, f"cannot connect a producer to {describe_cluster(self.settings)}") from exc
-        self._producer = producer
+
+    def _failed_start(self) -> str:
+        return f"cannot connect a producer to {describe_cluster(self.settings)}"
+
+    def _opened(self) -> None:
         logger.info("kafka producer started cluster=%s", describe_cluster(self.settings))
 
-    async def stop(self) -> None:
-        """Flush what is pending and disconnect (idempotent)."""
-        producer, self._producer = self._producer, None
-        if producer is not None:
-            await producer.stop()
-            logger.info("kafka producer stopped")
-
-    async def __aenter__(self) -> KafkaProducer:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self, _type: type[BaseException] | None, _exc: BaseException | None, _tb: TracebackType | None
-    ) -> None:
-        await self.stop()
+    def _closed(self) -> None:
+        logger.info("kafka producer stopped")
 
     async def send(
         self, topic: str, key: str, value: bytes | str, headers: Mapping[str, str] | None = None
@@ -97,11 +71,10 @@ class KafkaProducer:
             ConfigurationError: we may not write to ``topic``.
             RuntimeError: the producer was not started.
         """
-        if self._producer is None:
-            raise RuntimeError("KafkaProducer.send() before start() or after stop()")
+        producer = self._started()
         data = value.encode("utf-8") if isinstance(value, str) else value
         try:
-            metadata = await self._producer.send_and_wait(
+            metadata = await producer.send_and_wait(
                 topic, data, key=key.encode("utf-8"), headers=encode_headers(headers or {})
             )
         except CLIENT_ERRORS as exc:

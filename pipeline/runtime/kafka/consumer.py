@@ -22,116 +22,75 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 
-from dealtalk.contracts.config import BusSettings, KafkaSettings
 from dealtalk.contracts.stage import Stage
-from dealtalk.pipeline.bus.kafka.connection import client_options
+from dealtalk.pipeline.bus.kafka.connection import KafkaClient
 from dealtalk.pipeline.bus.kafka.errors import CLIENT_ERRORS, translate
-from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.handler import backoff_s
-from dealtalk.pipeline.runtime.kafka.jobs import JobSlots
-from dealtalk.pipeline.runtime.kafka.locks import JobLocks
-from dealtalk.pipeline.runtime.kafka.record import JobHook, PartitionJob, RecordRunner, Step
-from dealtalk.pipeline.runtime.kafka.settle import Settler, retry_wait_s
-from dealtalk.pipeline.store import Database
+from dealtalk.pipeline.runtime.kafka.context import WorkerContext
+from dealtalk.pipeline.runtime.kafka.record import PartitionJob, RecordRunner, Step
+from dealtalk.pipeline.runtime.kafka.settle import retry_wait_s
 
 __all__ = ["StageConsumer"]
 
 logger = logging.getLogger(__name__)
 
 
-class StageConsumer:
-    """Serves one stage from its input topic and its retry topic.
+class StageConsumer(KafkaClient):
+    """Serves one stage from its input topic and its retry topic, as the stage's consumer group member.
+
+    ``start()`` joins the group (raises ``TransientError`` when the cluster cannot be reached now); ``stop()``
+    leaves it (dynamic membership) and closes, idempotently.
 
     Args:
         stage: the stage (any bus's Stage object).
-        topics: (input topic, retry topic).
-        group_id: the stage's consumer group.
-        kafka: cluster, consumer and grace settings.
-        bus: retry policy (attempts, backoff) shared with the embedded bus.
-        database: where ``handle_delivery`` finds stored results.
-        settler: stores and hands on outcomes.
-        slots: the worker's shared job slots.
-        locks: one live executor per job across all workers.
-        stats: the worker's counters.
-        on_job: the job hook (stage, recording id, phase), e.g. ``WorkerMetrics.on_job``.
+        ctx: what the worker's consumers share: settings, store, settler, job slots and locks, counters, hook.
     """
 
-    def __init__(
-        self,
-        stage: Stage[Any, Any],
-        *,
-        topics: tuple[str, str],
-        group_id: str,
-        kafka: KafkaSettings,
-        bus: BusSettings,
-        database: Database,
-        settler: Settler,
-        slots: JobSlots,
-        locks: JobLocks,
-        stats: WorkerStats,
-        on_job: JobHook,
-    ) -> None:
+    def __init__(self, stage: Stage[Any, Any], ctx: WorkerContext) -> None:
+        super().__init__(ctx.kafka, client_id_suffix=f"-{stage.name}")
         self.stage = stage
-        self.input_topic, self.retry_topic = topics
-        self.group_id = group_id
-        self.kafka = kafka
-        self.bus = bus
-        self.slots = slots
-        self._runner = RecordRunner(
-            stage,
-            topics=topics,
-            kafka=kafka,
-            bus=bus,
-            database=database,
-            settler=settler,
-            commit=self._commit,
-            locks=locks,
-            stats=stats,
-            on_job=on_job,
-        )
-        self._consumer: AIOKafkaConsumer | None = None
+        self.ctx = ctx
+        self.topics = ctx.topics_of(stage)
+        self._runner = RecordRunner(stage, self.topics, ctx, self._commit)
         self._jobs: dict[TopicPartition, PartitionJob] = {}
         self._delayed: dict[TopicPartition, asyncio.TimerHandle] = {}
         self._throttled: set[TopicPartition] = set()
         self._infra_failures: dict[TopicPartition, int] = {}
         self._stopping = False
 
-    # --- lifecycle -------------------------------------------------------------------------------------
-    async def start(self) -> None:
-        """Join the stage's consumer group.
-
-        Raises:
-            TransientError: the cluster cannot be reached now.
-        """
-        instance = self.kafka.group_instance_id
+    # --- lifecycle: ``KafkaClient.start``/``stop`` with this consumer ------------------------------------
+    def _open(self, options: dict[str, Any]) -> AIOKafkaConsumer:
+        kafka = self.ctx.kafka
+        instance = kafka.group_instance_id
         consumer = AIOKafkaConsumer(
-            **client_options(self.kafka, client_id_suffix=f"-{self.stage.name}"),
-            group_id=self.group_id,
+            **options,
+            group_id=self.topics.group,
             group_instance_id=f"{instance}.{self.stage.name}" if instance else None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            session_timeout_ms=self.kafka.session_timeout_ms,
-            heartbeat_interval_ms=self.kafka.heartbeat_interval_ms,
-            max_poll_interval_ms=self.kafka.max_poll_interval_ms,
-            rebalance_timeout_ms=max(
-                self.kafka.session_timeout_ms, int(self.kafka.rebalance_grace_s * 1000) + 5000
-            ),
+            session_timeout_ms=kafka.session_timeout_ms,
+            heartbeat_interval_ms=kafka.heartbeat_interval_ms,
+            max_poll_interval_ms=kafka.max_poll_interval_ms,
+            rebalance_timeout_ms=max(kafka.session_timeout_ms, int(kafka.rebalance_grace_s * 1000) + 5000),
         )
-        consumer.subscribe([self.input_topic, self.retry_topic], listener=_Listener(self))
-        try:
-            await consumer.start()
-        except CLIENT_ERRORS as exc:
-            await consumer.stop()
-            raise translate(exc, f"cannot join consumer group {self.group_id}") from exc
-        self._consumer = consumer
+        consumer.subscribe([self.topics.input, self.topics.retry], listener=_Listener(self))
+        return consumer
+
+    def _failed_start(self) -> str:
+        return f"cannot join consumer group {self.topics.group}"
+
+    def _opened(self) -> None:
         logger.info(
             "consumer started stage=%s group=%s topics=%s,%s instance=%s",
             self.stage.name,
-            self.group_id,
-            self.input_topic,
-            self.retry_topic,
-            instance or "-",
+            self.topics.group,
+            self.topics.input,
+            self.topics.retry,
+            self.ctx.kafka.group_instance_id or "-",
         )
+
+    def _closed(self) -> None:
+        logger.info("consumer stopped stage=%s group=%s", self.stage.name, self.topics.group)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Poll and dispatch until ``stop`` is set. Jobs still running then are left to ``drain``."""
@@ -140,7 +99,7 @@ class StageConsumer:
             self._apply_backpressure()
             try:
                 batch = await consumer.getmany(
-                    timeout_ms=self.kafka.poll_timeout_ms, max_records=self.kafka.max_poll_records
+                    timeout_ms=self.ctx.kafka.poll_timeout_ms, max_records=self.ctx.kafka.max_poll_records
                 )
             except CLIENT_ERRORS as exc:
                 # The fetcher raises some broker errors here (e.g. an offset out of range after retention).
@@ -179,13 +138,6 @@ class StageConsumer:
             if pending:
                 await asyncio.wait(pending, timeout=5)
 
-    async def stop(self) -> None:
-        """Leave the group (dynamic membership) and close (idempotent)."""
-        consumer, self._consumer = self._consumer, None
-        if consumer is not None:
-            await consumer.stop()
-            logger.info("consumer stopped stage=%s group=%s", self.stage.name, self.group_id)
-
     # --- what the worker asks ----------------------------------------------------------------------
     @property
     def busy(self) -> bool:
@@ -205,18 +157,13 @@ class StageConsumer:
                 committed = await consumer.committed(tp)
                 lags[tp] = int(ends.get(tp, 0)) - int(committed or 0)
         except (*CLIENT_ERRORS, IllegalStateError) as exc:
-            raise translate(exc, f"cannot read the lag of {self.group_id}") from exc
+            raise translate(exc, f"cannot read the lag of {self.topics.group}") from exc
         return lags
 
     def assigned(self) -> bool:
-        return bool(self._consumer is not None and self._consumer.assignment())
+        return bool(self._client is not None and self._client.assignment())
 
     # --- dispatch ------------------------------------------------------------------------------------
-    def _started(self) -> AIOKafkaConsumer:
-        if self._consumer is None:
-            raise RuntimeError("StageConsumer used before start() or after stop()")
-        return self._consumer
-
     def _dispatch(self, tp: TopicPartition, records: list[Any]) -> None:
         if not records:
             return
@@ -226,11 +173,11 @@ class StageConsumer:
             self._seek(tp, first)
             self._pause(tp)
             return
-        wait_s = retry_wait_s(records[0], self.retry_topic)
+        wait_s = retry_wait_s(records[0], self.topics.retry)
         if wait_s > 0:
             self._delay(tp, first, wait_s)
             return
-        if not self.slots.try_acquire():
+        if not self.ctx.slots.try_acquire():
             self._seek(tp, first)
             self._pause(tp)
             self._throttled.add(tp)
@@ -244,7 +191,7 @@ class StageConsumer:
         consumer = self._started()
         if self._stopping:
             return
-        if self.slots.free == 0:
+        if self.ctx.slots.free == 0:
             for tp in consumer.assignment():
                 if tp not in self._jobs and tp not in self._delayed and tp not in self._throttled:
                     self._pause(tp)
@@ -278,15 +225,15 @@ class StageConsumer:
             for record in records:
                 if job.stop_after_current or self._stopping:
                     break
-                wait_s = retry_wait_s(record, self.retry_topic)
+                wait_s = retry_wait_s(record, self.topics.retry)
                 if wait_s > 0:
                     retry_after_s = wait_s
                     break
-                step = await self._runner.process(tp, record, job)
+                step = await self._runner.run_record(tp, record, job)
                 if step is Step.AGAIN:
                     failures = self._infra_failures.get(tp, 0) + 1
                     self._infra_failures[tp] = failures
-                    retry_after_s = backoff_s(failures, self.bus)
+                    retry_after_s = backoff_s(failures, self.ctx.bus)
                     break
                 if step is Step.LOST:
                     job.abandoned = True
@@ -295,7 +242,7 @@ class StageConsumer:
                 next_offset = record.offset + 1
         finally:
             self._jobs.pop(tp, None)
-            self.slots.release()
+            self.ctx.slots.release()
             if not self._stopping:
                 if retry_after_s > 0 and not job.abandoned:
                     self._delay(tp, next_offset, retry_after_s)
@@ -340,7 +287,7 @@ class StageConsumer:
         if not running:
             return
         _done, pending = await asyncio.wait(
-            [job.task for job in running.values()], timeout=self.kafka.rebalance_grace_s
+            [job.task for job in running.values()], timeout=self.ctx.kafka.rebalance_grace_s
         )
         for tp, job in running.items():
             if job.task in pending:
@@ -373,17 +320,17 @@ class StageConsumer:
 
     # --- consumer calls that tolerate a partition that just moved ----------------------------------------
     def _pause(self, tp: TopicPartition) -> None:
-        consumer = self._consumer
+        consumer = self._client
         if consumer is not None and tp in consumer.assignment():
             consumer.pause(tp)
 
     def _resume(self, tp: TopicPartition) -> None:
-        consumer = self._consumer
+        consumer = self._client
         if consumer is not None and tp in consumer.assignment():
             consumer.resume(tp)
 
     def _seek(self, tp: TopicPartition, offset: int) -> None:
-        consumer = self._consumer
+        consumer = self._client
         if consumer is not None and tp in consumer.assignment():
             consumer.seek(tp, offset)
 

@@ -17,9 +17,9 @@ from dealtalk.contracts.config import Settings
 from dealtalk.contracts.errors import DealtalkError
 from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.metrics import WorkerMetrics
-from dealtalk.pipeline.runtime.embedded import WorkerStats
 from dealtalk.pipeline.runtime.kafka.jobs import sleep_unless_stopped
 from dealtalk.pipeline.runtime.kafka.worker import KafkaWorker
+from dealtalk.pipeline.runtime.stats import JobHook, WorkerStats, combine_hooks
 from dealtalk.pipeline.store import Database
 
 __all__ = ["run_kafka_worker"]
@@ -35,51 +35,39 @@ def run_kafka_worker(
     burst: bool = False,
     scan: Callable[[], None] | None = None,
     worker_id: str | None = None,
-    on_job: Callable[[str, str, str], None] | None = None,
+    on_job: JobHook | None = None,
 ) -> WorkerStats:
     """Run a Kafka worker for ``stages`` in this process until SIGTERM/SIGINT (or, with ``burst``, no work).
 
     Raises:
         TransientError: the cluster could not be reached at start.
     """
-    return asyncio.run(
-        _main(
-            stages,
-            settings=settings,
-            database=database,
-            burst=burst,
-            scan=scan,
-            worker_id=worker_id,
-            on_job=on_job,
-        )
-    )
-
-
-async def _main(
-    stages: Sequence[Stage[Any, Any]],
-    *,
-    settings: Settings,
-    database: Database,
-    burst: bool,
-    scan: Callable[[], None] | None,
-    worker_id: str | None,
-    on_job: Callable[[str, str, str], None] | None,
-) -> WorkerStats:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, _on_signal, signum, stop)
     metrics = WorkerMetrics()
-    server = metrics.serve(settings.bus.metrics_port) if settings.bus.metrics_port else None
     worker = KafkaWorker(
         stages,
         database=database,
         kafka=settings.kafka,
         bus=settings.bus,
         worker_id=worker_id,
-        on_job=_both(metrics.on_job, on_job),
+        on_job=combine_hooks(metrics.on_job, on_job),
         metrics=metrics,
     )
+    return asyncio.run(_main(worker, metrics, settings, burst=burst, scan=scan))
+
+
+async def _main(
+    worker: KafkaWorker,
+    metrics: WorkerMetrics,
+    settings: Settings,
+    *,
+    burst: bool,
+    scan: Callable[[], None] | None,
+) -> WorkerStats:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, _on_signal, signum, stop)
+    server = metrics.serve(settings.bus.metrics_port) if settings.bus.metrics_port else None
     scanner = None
     if scan is not None and burst:
         await _scan(scan, settings, None)  # before the worker, or burst could end before it
@@ -117,13 +105,3 @@ async def _scan(scan: Callable[[], None], settings: Settings, stop: asyncio.Even
         await sleep_unless_stopped(stop, settings.ingest.poll_interval_s)
         if stop.is_set():
             return
-
-
-def _both(*hooks: Callable[[str, str, str], None] | None) -> Callable[[str, str, str], None]:
-    present = [hook for hook in hooks if hook is not None]
-
-    def on_any(stage: str, recording_id: str, phase: str) -> None:
-        for hook in present:
-            hook(stage, recording_id, phase)
-
-    return on_any

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from dealtalk.contracts.config import BusSettings, KafkaSettings
@@ -25,11 +25,12 @@ from dealtalk.pipeline.bus.kafka.producer import KafkaProducer
 from dealtalk.pipeline.bus.kafka.relay import OutboxRelay, outbox_size
 from dealtalk.pipeline.bus.kafka.topics import TopicNames
 from dealtalk.pipeline.metrics import WorkerMetrics
-from dealtalk.pipeline.runtime.embedded import WorkerStats, new_worker_id
 from dealtalk.pipeline.runtime.kafka.consumer import StageConsumer
+from dealtalk.pipeline.runtime.kafka.context import WorkerContext
 from dealtalk.pipeline.runtime.kafka.jobs import JobSlots, sleep_unless_stopped
-from dealtalk.pipeline.runtime.kafka.locks import JobLocks, job_locks
+from dealtalk.pipeline.runtime.kafka.locks import job_locks
 from dealtalk.pipeline.runtime.kafka.settle import Settler
+from dealtalk.pipeline.runtime.stats import JobHook, WorkerStats, combine_hooks, new_worker_id
 from dealtalk.pipeline.store import Database
 
 __all__ = ["KafkaWorker"]
@@ -67,7 +68,7 @@ class KafkaWorker:
         kafka: KafkaSettings,
         bus: BusSettings,
         worker_id: str | None = None,
-        on_job: Callable[[str, str, str], None] | None = None,
+        on_job: JobHook | None = None,
         metrics: WorkerMetrics | None = None,
     ) -> None:
         if not stages:
@@ -77,7 +78,7 @@ class KafkaWorker:
         self.kafka = kafka
         self.bus = bus
         self.worker_id = worker_id or new_worker_id()
-        self.on_job = on_job or (lambda _stage, _recording, _phase: None)
+        self.on_job = combine_hooks(on_job)
         self.metrics = metrics
         self.names = TopicNames.from_settings(kafka)
         self.stats = WorkerStats()
@@ -97,12 +98,21 @@ class KafkaWorker:
             burst,
         )
         async with KafkaProducer(self.kafka, client_id_suffix=f"-{self.worker_id}") as producer:
-            settler = Settler(
-                names=self.names, producer=producer, database=self.database, actor=self.worker_id
+            ctx = WorkerContext(
+                database=self.database,
+                kafka=self.kafka,
+                bus=self.bus,
+                names=self.names,
+                worker_id=self.worker_id,
+                stats=self.stats,
+                on_job=self.on_job,
+                settler=Settler(
+                    names=self.names, producer=producer, database=self.database, actor=self.worker_id
+                ),
+                slots=JobSlots(self.kafka.max_concurrent_jobs),
+                locks=job_locks(self.database),
             )
-            slots = JobSlots(self.kafka.max_concurrent_jobs)
-            locks = job_locks(self.database)
-            consumers = [self._consumer(stage, settler, slots, locks) for stage in self.stages]
+            consumers = [StageConsumer(stage, ctx) for stage in self.stages]
             started: list[StageConsumer] = []
             serving = [
                 asyncio.create_task(self._serve(c, stop, started), name=c.stage.name) for c in consumers
@@ -133,23 +143,6 @@ class KafkaWorker:
             self.stats.dead_lettered,
         )
         return self.stats
-
-    def _consumer(
-        self, stage: Stage[Any, Any], settler: Settler, slots: JobSlots, locks: JobLocks
-    ) -> StageConsumer:
-        return StageConsumer(
-            stage,
-            topics=(self.names.of_event(stage.consumes), self.names.retry_of(stage.name)),
-            group_id=self.names.group_of(stage.name),
-            kafka=self.kafka,
-            bus=self.bus,
-            database=self.database,
-            settler=settler,
-            slots=slots,
-            locks=locks,
-            stats=self.stats,
-            on_job=self.on_job,
-        )
 
     async def _serve(
         self, consumer: StageConsumer, stop: asyncio.Event, started: list[StageConsumer]

@@ -22,7 +22,8 @@ from dealtalk.contracts.progress import ProgressHook
 from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.discovery import discover_local
 from dealtalk.pipeline.resources import Resources
-from dealtalk.pipeline.runtime.embedded import EmbeddedWorker, WorkerStats
+from dealtalk.pipeline.runtime.embedded import EmbeddedWorker
+from dealtalk.pipeline.runtime.stats import WorkerStats
 from dealtalk.pipeline.stages.fetch import build_fetch_stage
 from dealtalk.pipeline.stages.transcribe import build_transcribe_stage
 from dealtalk.pipeline.store.queries import recording_with_audio
