@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from aiokafka import errors
 from aiokafka.errors import KafkaError
 
 from dealtalk.contracts.errors import ConfigurationError, DealtalkError, InvalidInput, TransientError
@@ -14,17 +15,19 @@ __all__ = ["CLIENT_ERRORS", "translate"]
 CLIENT_ERRORS: tuple[type[BaseException], ...] = (KafkaError, OSError, asyncio.TimeoutError)
 
 # Too large for the cluster: sending it again cannot help.
-_TOO_LARGE = {"MessageSizeTooLargeError", "RecordTooLargeError"}
-# The cluster refuses us: an operator must fix credentials, ACLs or settings.
-_REFUSED = {
-    "TopicAuthorizationFailedError",
-    "GroupAuthorizationFailedError",
-    "ClusterAuthorizationFailedError",
-    "SaslAuthenticationFailedError",
-    "UnsupportedSaslMechanismError",
-    "IllegalSaslStateError",
-    "InvalidConfigurationError",
-}
+_TOO_LARGE: tuple[type[KafkaError], ...] = (errors.MessageSizeTooLargeError, errors.RecordTooLargeError)
+# The cluster refuses us: an operator must fix credentials, ACLs or settings. Classes, not names: a name that
+# aiokafka does not have (it says SaslAuthenticationFailed, not ...Error) would silently count as an outage.
+_REFUSED: tuple[type[KafkaError], ...] = (
+    errors.TopicAuthorizationFailedError,
+    errors.GroupAuthorizationFailedError,
+    errors.ClusterAuthorizationFailedError,
+    errors.SaslAuthenticationFailed,
+    errors.AuthenticationFailedError,
+    errors.UnsupportedSaslMechanismError,
+    errors.IllegalSaslStateError,
+    errors.InvalidConfigurationError,
+)
 
 
 def translate(exc: BaseException, doing: str) -> DealtalkError:
@@ -37,8 +40,8 @@ def translate(exc: BaseException, doing: str) -> DealtalkError:
         return exc
     name = type(exc).__name__
     detail = f"{doing}: {name}: {exc}"
-    if name in _TOO_LARGE:
+    if isinstance(exc, _TOO_LARGE):
         return InvalidInput(detail)
-    if name in _REFUSED:
+    if isinstance(exc, _REFUSED):
         return ConfigurationError(detail)
     return TransientError(detail)
