@@ -66,7 +66,7 @@ def score_utterances(path: Path, settings: Settings) -> dict[str, Any]:
             "risk_micro_f1": round(sub.risk_micro.f1, 4),
             "action_f1": round(sub.action.f1, 4),
         }
-    findings = detector.detect([u.text for u in utterances], [u.role for u in utterances], "union")
+    findings = detector.detect([u.text for u in utterances], [u.role for u in utterances])
     result["reliability"] = reliability(
         (r.label, r.confidence, r.label in u.risks)
         for u, f in zip(utterances, findings, strict=True)
@@ -206,7 +206,7 @@ class CallTally:
 
 def score_calls(folder: Path, settings: Settings) -> dict[str, Any]:
     """Run every ``*.json`` call in ``folder`` through the product's engine and tally the aggregate scores."""
-    from dealtalk.contracts.transcript_input import transcript_from_json
+    from dealtalk.contracts.transcript_json import transcript_from_json
     from dealtalk.nlp.engine import load_engine
     from dealtalk.nlp.protocols import InsightContext
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dealtalk.transcription.asr import WhisperAsr
 from dealtalk.transcription.types import AsrSegment, AsrWord, SpeechRegion
+from dealtalk.transcription.whisper_decoder import WhisperDecoder
 
 __all__ = ["ENGLISH_PRIOR", "MARGIN", "Phrase", "phrases", "refit_languages"]
 
@@ -83,7 +83,7 @@ def _fit(decoded: Sequence[AsrSegment]) -> float:
 
 
 def refit_languages(
-    asr: WhisperAsr,
+    asr: WhisperDecoder,
     samples: npt.NDArray[np.float32],
     segments: list[AsrSegment],
     *,

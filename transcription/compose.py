@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from dealtalk.contracts.documents import ModelRef, SegmentDoc, SpeakerDoc, TranscriptDoc, WordDoc
 from dealtalk.transcription.assign import TimedWord, group_segments
-from dealtalk.transcription.naming import SpeakerIdentity, Utterance
+from dealtalk.transcription.attendee_matching import SpeakerIdentity, Utterance
 from dealtalk.transcription.quality import segment_quality
 from dealtalk.transcription.types import SpeakerTurn
 

@@ -26,26 +26,26 @@ from dealtalk.contracts.config import SpeechSettings
 from dealtalk.contracts.documents import ModelRef, TranscriptDoc
 from dealtalk.contracts.progress import ProgressHook, no_progress
 from dealtalk.models.device import DevicePlan
-from dealtalk.transcription.asr import WhisperAsr
 from dealtalk.transcription.assign import TimedWord, assign_speakers, group_segments, smooth_turn_edges
+from dealtalk.transcription.attendee_matching import MatchOptions
 from dealtalk.transcription.audio import decode_audio
+from dealtalk.transcription.call_language import call_language, decode_in_call_language
 from dealtalk.transcription.compose import build_transcript, speaker_order
 from dealtalk.transcription.diarization import Diarization, Diarizer
 from dealtalk.transcription.guards import GuardOptions, guarded_words, speech_spans
-from dealtalk.transcription.identify import enrol_sellers, identify_speakers
 from dealtalk.transcription.language import (
     LanguageDecision,
     TextLanguageId,
     majority_language,
     segment_language,
 )
-from dealtalk.transcription.naming import NamingOptions
 from dealtalk.transcription.oom import with_smaller_batches
 from dealtalk.transcription.protocols import CallContext, RecognisedWords
-from dealtalk.transcription.recognise import call_language, recognise
 from dealtalk.transcription.types import AsrSegment, SpeechRegion
 from dealtalk.transcription.vad import SileroVad, plan_chunks, speech_regions
+from dealtalk.transcription.voiceprint_evidence import enrol_sellers, identify_speakers
 from dealtalk.transcription.voiceprints import VoiceprintStore
+from dealtalk.transcription.whisper_decoder import WhisperDecoder
 
 __all__ = ["MAX_SPEAKERS", "NO_SPEECH", "SpeechEngine", "SpeechRun"]
 
@@ -84,7 +84,7 @@ class SpeechEngine:
         *,
         settings: SpeechSettings,
         plan: DevicePlan,
-        asr: WhisperAsr,
+        asr: WhisperDecoder,
         vad: SileroVad,
         diarizer: Diarizer | None,
         text_lid: TextLanguageId,
@@ -101,7 +101,7 @@ class SpeechEngine:
         self.voiceprints = voiceprints
         self.batch_size = batch_size or settings.batch_size
         self.guard_opts = GuardOptions()
-        self.naming_opts = NamingOptions(voice_threshold=settings.voiceprint_threshold)
+        self.match_opts = MatchOptions(voice_threshold=settings.voiceprint_threshold)
         self._models = dict(models)
 
     @property
@@ -167,7 +167,7 @@ class SpeechEngine:
         with _timed(timings, "language"):
             decision = self._language(audio.samples, chunks, context)
         with _timed(timings, "asr"):
-            segments = self._recognise(audio.samples, chunks, decision, context, hook)
+            segments = self._decode(audio.samples, chunks, decision, context, hook)
         with _timed(timings, "alignment"):
             speech = speech_spans(diarization.turns if diarization else None, regions)
             words = guarded_words(segments, chunks, speech, duration, self.guard_opts, samples=audio.samples)
@@ -206,7 +206,7 @@ class SpeechEngine:
             return RecognisedWords((), language, audio.duration_s, audio.warnings)
         chunks = plan_chunks(regions)
         decision = self._language(audio.samples, chunks, context)
-        segments = self._recognise(audio.samples, chunks, decision, context, hook)
+        segments = self._decode(audio.samples, chunks, decision, context, hook)
         words = guarded_words(
             segments, chunks, regions, audio.duration_s, self.guard_opts, samples=audio.samples
         )
@@ -235,7 +235,7 @@ class SpeechEngine:
             hints=context.language_hints,
         )
 
-    def _recognise(
+    def _decode(
         self,
         samples: npt.NDArray[np.float32],
         chunks: list[SpeechRegion],
@@ -243,7 +243,7 @@ class SpeechEngine:
         context: CallContext,
         hook: ProgressHook,
     ) -> list[AsrSegment]:
-        return recognise(
+        return decode_in_call_language(
             self.asr,
             samples,
             chunks,
@@ -311,7 +311,7 @@ class SpeechEngine:
             diarization,
             voiceprints=self.voiceprints,
             models=self._models,
-            opts=self.naming_opts,
+            opts=self.match_opts,
         )
         if diarization is not None:
             enrol_sellers(identities, diarization, voiceprints=self.voiceprints, models=self._models)

@@ -19,13 +19,13 @@ from dealtalk.models.checksum import cached_sha256
 from dealtalk.models.device import apply_torch_threads, gpu_batch_size
 from dealtalk.models.registry import ModelRegistry
 from dealtalk.models.whisper import dutch_model_warning
-from dealtalk.transcription.asr import AsrOptions, WhisperAsr
 from dealtalk.transcription.diarization import DiarizationOptions, Diarizer
 from dealtalk.transcription.embedding import CamppEmbedder
 from dealtalk.transcription.engine import SpeechEngine
 from dealtalk.transcription.language import TextLanguageId
 from dealtalk.transcription.vad import SileroVad
 from dealtalk.transcription.voiceprints import FileVoiceprintStore
+from dealtalk.transcription.whisper_decoder import DecodeOptions, WhisperDecoder
 
 __all__ = ["load_transcriber"]
 
@@ -65,9 +65,9 @@ def load_transcriber(settings: Settings) -> SpeechEngine:
         if plan.device == "cuda"
         else speech.batch_size
     )
-    asr = WhisperAsr(
+    asr = WhisperDecoder(
         asr_model.model,
-        AsrOptions(
+        DecodeOptions(
             beam_size=speech.beam_size,
             batch_size=batch_size,
             languages=speech.languages,

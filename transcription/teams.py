@@ -2,10 +2,10 @@
 
 The voices of the VTT (``<v Eva de Vries>``) become the speakers. Each is matched to a meeting attendee by
 display name (or the e-mail's local part: ``eva.devries`` is "Eva de Vries"); voices that match nobody go
-through ``naming.name_speakers`` like diarized speakers do (self-introductions, elimination, roles), and keep
-their Teams name when they stay unnamed. Word timings are spread over each cue and marked ``estimated``,
-unless words our ASR recognised in the same audio are given: then ``retime`` moves every word it can align
-to the ASR's timing.
+through ``attendee_matching.match_attendees`` like diarized speakers do (self-introductions, elimination,
+roles), and keep their Teams name when they stay unnamed. Word timings are spread over each cue and marked
+``estimated``, unless words our ASR recognised in the same audio are given: then ``retime`` moves every word it
+can align to the ASR's timing.
 
 Usage::
 
@@ -22,9 +22,9 @@ from dataclasses import replace
 
 from dealtalk.contracts.documents import ModelRef, Participant, Role, TranscriptDoc
 from dealtalk.transcription.assign import TimedWord, group_segments
+from dealtalk.transcription.attendee_matching import SpeakerIdentity, match_attendees
 from dealtalk.transcription.compose import build_transcript, utterances
 from dealtalk.transcription.language import segment_language
-from dealtalk.transcription.naming import SpeakerIdentity, name_speakers
 from dealtalk.transcription.protocols import CallContext
 from dealtalk.transcription.retime import retime, spread
 from dealtalk.transcription.vtt import VttCue
@@ -81,11 +81,11 @@ def match_voices(
     Args:
         voices: the VTT voice names in order of first appearance (None: cues that name nobody).
         participants: the meeting's attendees with roles.
-        segments: the call's segments (labelled words), for the naming cues of unmatched voices.
+        segments: the call's segments (labelled words), for the match's cues on unmatched voices.
 
     Returns:
         Matched voices: the attendee's name, e-mail and role (source ``teams``). The rest as
-        ``name_speakers`` decides, keeping the Teams name when it names nobody.
+        ``match_attendees`` decides, keeping the Teams name when it names nobody.
     """
     named: dict[int, SpeakerIdentity] = {}
     used: set[int] = set()
@@ -105,9 +105,9 @@ def match_voices(
     rest = [label for label in range(len(voices)) if label not in named]
     left = [person for p, person in enumerate(participants) if p not in used]
     if left:
-        others = name_speakers(rest, left, utterances(segments), attendees_known=True)
+        others = match_attendees(rest, left, utterances(segments), attendees_known=True)
     else:
-        # Everyone on the invitation is placed (or nobody was invited): like naming's rule for unknown
+        # Everyone on the invitation is placed (or nobody was invited): like the attendee match's rule for unknown
         # attendees, the extra voices are customers once a seller is known.
         role: Role = "customer" if any(i.role == "seller" for i in named.values()) else "unknown"
         prefix = "Customer" if role == "customer" else "Speaker"

@@ -22,7 +22,7 @@ from dealtalk.cli.commands.common import (
 )
 from dealtalk.contracts.documents import CallResult, MeetingInfo
 from dealtalk.contracts.errors import DealtalkError, InvalidInput
-from dealtalk.contracts.transcript_input import transcript_from_json
+from dealtalk.contracts.transcript_json import transcript_from_json
 from dealtalk.pipeline.logs import configure_logging
 from dealtalk.pipeline.stages.analyze import insight_context
 

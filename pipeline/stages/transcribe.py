@@ -22,7 +22,7 @@ from dealtalk.contracts.stage import Stage
 from dealtalk.pipeline.store.projections import save_transcript
 from dealtalk.transcription.language import TextLanguageId
 from dealtalk.transcription.protocols import CallContext, CallTranscriber
-from dealtalk.transcription.teams_input import teams_call_transcript
+from dealtalk.transcription.teams_source import teams_call_transcript
 from dealtalk.transcription.vtt import VttError, parse_vtt
 
 __all__ = ["build_transcribe_stage", "call_context", "stage_version", "transcribe_audio"]

@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from dealtalk.contracts.documents import SegmentDoc, SegmentQuality, TranscriptDoc, WordDoc
 from dealtalk.transcription.assign import TimedWord
+from dealtalk.transcription.attendee_matching import SpeakerIdentity
 from dealtalk.transcription.compose import build_transcript
-from dealtalk.transcription.naming import SpeakerIdentity
 from dealtalk.transcription.quality import (
     BADLY_HEARD,
     CLEARLY_HEARD,

@@ -1,9 +1,10 @@
-"""ASR over the speech chunks of a call, in the call's language decided before decoding.
+"""The call-language policy: decide the call's language, then decode every speech chunk in it.
 
 The call's language is forced when configuration or the meeting locale names it (its source is the
 evidence); otherwise ``SpokenLanguageProbe`` decides it from the audio among the allowed languages, with the
 tenant's hints as a weak prior. Every chunk is then decoded in that language unless its own audio is clearly
 another allowed language (``CLEAR_SWITCH_RATIO``), so a forced language holds and mixed calls stay mixed.
+The decoding itself is ``whisper_decoder.WhisperDecoder``.
 """
 
 from __future__ import annotations
@@ -15,20 +16,20 @@ import numpy as np
 import numpy.typing as npt
 
 from dealtalk.contracts.progress import ProgressHook
-from dealtalk.transcription.asr import WhisperAsr
 from dealtalk.transcription.code_switch import refit_languages
 from dealtalk.transcription.language import LanguageDecision
 from dealtalk.transcription.oom import with_smaller_batches
 from dealtalk.transcription.spoken_language import SpokenLanguageProbe
 from dealtalk.transcription.types import AsrSegment, SpeechRegion
+from dealtalk.transcription.whisper_decoder import WhisperDecoder
 
-__all__ = ["call_language", "recognise"]
+__all__ = ["call_language", "decode_in_call_language"]
 
 logger = logging.getLogger(__name__)
 
 
 def call_language(
-    asr: WhisperAsr,
+    asr: WhisperDecoder,
     samples: npt.NDArray[np.float32],
     chunks: Sequence[SpeechRegion],
     *,
@@ -55,8 +56,8 @@ def call_language(
     return SpokenLanguageProbe(asr.model).decide(samples, chunks, allowed=languages, hints=hints)
 
 
-def recognise(
-    asr: WhisperAsr,
+def decode_in_call_language(
+    asr: WhisperDecoder,
     samples: npt.NDArray[np.float32],
     chunks: list[SpeechRegion],
     *,

@@ -1,4 +1,4 @@
-"""Name diarized speakers after meeting attendees, and give every speaker a role.
+"""The attendee match: name diarized speakers after meeting attendees, and give every speaker a role.
 
 Evidence for "speaker k is attendee p" is scored, then speakers and attendees are matched one to one
 (Hungarian assignment, maximising the total score); only pairs with positive evidence are named:
@@ -22,7 +22,7 @@ import numpy as np
 
 from dealtalk.contracts.documents import Participant, Role
 
-__all__ = ["NamingOptions", "SpeakerIdentity", "Utterance", "name_speakers"]
+__all__ = ["MatchOptions", "SpeakerIdentity", "Utterance", "match_attendees"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,7 @@ class SpeakerIdentity:
 
 
 @dataclass(frozen=True, slots=True)
-class NamingOptions:
+class MatchOptions:
     voice_threshold: float = 0.55
     voice_weight: float = 4.0
     intro_weight: float = 3.0
@@ -78,7 +78,7 @@ def _scores(
     participants: Sequence[Participant],
     utterances: Sequence[Utterance],
     voice: Mapping[tuple[int, str], float],
-    opts: NamingOptions,
+    opts: MatchOptions,
 ) -> np.ndarray:
     index = {speaker: i for i, speaker in enumerate(speakers)}
     scores = np.zeros((len(speakers), len(participants)))
@@ -122,14 +122,14 @@ def _scores(
     return scores
 
 
-def name_speakers(
+def match_attendees(
     speakers: Sequence[int],
     participants: Sequence[Participant],
     utterances: Sequence[Utterance],
     *,
     voice: Mapping[tuple[int, str], float] | None = None,
     attendees_known: bool = True,
-    opts: NamingOptions = NamingOptions(),
+    opts: MatchOptions = MatchOptions(),
 ) -> dict[int, SpeakerIdentity]:
     """Name and role-tag each diarized speaker.
 

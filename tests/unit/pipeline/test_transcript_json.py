@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dealtalk.contracts.errors import InvalidInput
-from dealtalk.contracts.transcript_input import transcript_from_json
+from dealtalk.contracts.transcript_json import transcript_from_json
 
 
 def test_minimal_segments_shape() -> None:

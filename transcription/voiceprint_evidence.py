@@ -1,7 +1,8 @@
-"""Who the diarized speakers are: voiceprint evidence for naming, and enrolment of confidently named sellers.
+"""What the voiceprint store adds to the attendee match: voice evidence before it, enrolment after it.
 
-Naming itself (cues, elimination, Hungarian matching) is ``naming.name_speakers``; this module adds what the
-voiceprint store knows, before naming, and teaches it afterwards.
+The match itself (cues, elimination, Hungarian assignment) is ``attendee_matching.match_attendees``; this module
+scores each diarized speaker's voice against the stored seller voiceprints before the match, and afterwards
+enrols the voice of each confidently named seller. The store is ``voiceprints.VoiceprintStore``.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ import numpy as np
 
 from dealtalk.contracts.documents import ModelRef, Participant
 from dealtalk.transcription.assign import TimedWord
+from dealtalk.transcription.attendee_matching import MatchOptions, SpeakerIdentity, match_attendees
 from dealtalk.transcription.compose import utterances
 from dealtalk.transcription.diarization import Diarization
-from dealtalk.transcription.naming import NamingOptions, SpeakerIdentity, name_speakers
 from dealtalk.transcription.voiceprints import VoiceprintStore, unit
 
 __all__ = ["ENROL_MIN_MARGIN", "ENROL_MIN_TALK_S", "enrol_sellers", "identify_speakers"]
@@ -32,7 +33,7 @@ def identify_speakers(
     *,
     voiceprints: VoiceprintStore | None,
     models: Mapping[str, ModelRef],
-    opts: NamingOptions,
+    opts: MatchOptions,
 ) -> dict[int, SpeakerIdentity]:
     """Name every diarization label: voiceprints of the attending sellers (or of every enrolled seller when
     the attendees are unknown) plus the cues in what was said.
@@ -60,7 +61,7 @@ def identify_speakers(
                 centroid = unit(diarization.centroids[label])
                 for voiceprint in prints:
                     voice[(label, voiceprint.email.lower())] = float(np.dot(centroid, voiceprint.embedding))
-    return name_speakers(
+    return match_attendees(
         order, people, utterances(groups), voice=voice, attendees_known=attendees_known, opts=opts
     )
 

@@ -1,4 +1,4 @@
-"""Whisper over speech chunks: batched decoding, a language per chunk, word timestamps.
+"""The Whisper decoder: batched decoding of speech chunks, a language per chunk, word timestamps.
 
 We drive faster-whisper's ``BatchedInferencePipeline`` with our own chunks (``clip_timestamps`` from the
 shared VAD pass) and override one step of it, ``generate_segment_batched``, to pick each chunk's language
@@ -7,7 +7,8 @@ the right language per chunk at no extra encoder pass. faster-whisper is pinned 
 override depends on that method's signature.
 
 Long recordings are transcribed in windows of chunks (``window_s`` of speech each): the pipeline computes
-the features of all chunks it is given up front, so windows bound memory on a 3-hour file.
+the features of all chunks it is given up front, so windows bound memory on a 3-hour file. Which language the
+call is in, and how chunks keep to it, is the policy of ``call_language``.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ from dealtalk.transcription.audio import SAMPLE_RATE
 from dealtalk.transcription.language import CLEAR_SWITCH_RATIO, choose_language
 from dealtalk.transcription.types import AsrSegment, AsrWord, SpeechRegion
 
-__all__ = ["AsrOptions", "WhisperAsr"]
+__all__ = ["DecodeOptions", "WhisperDecoder"]
 
 logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
-class AsrOptions:
+class DecodeOptions:
     """Decoding options.
 
     Attributes:
@@ -116,7 +117,7 @@ def _make_pipeline(model: Any) -> Any:
     return ChunkLanguagePipeline(model)
 
 
-class WhisperAsr:
+class WhisperDecoder:
     """Transcribes speech chunks of a recording with a loaded ``faster_whisper.WhisperModel``.
 
     Args:
@@ -124,7 +125,7 @@ class WhisperAsr:
         opts: decoding options.
     """
 
-    def __init__(self, model: Any, opts: AsrOptions) -> None:
+    def __init__(self, model: Any, opts: DecodeOptions) -> None:
         self.model = model
         self.opts = opts
         self.multilingual = bool(model.model.is_multilingual)

@@ -1,4 +1,5 @@
-"""The Teams transcript as an input path: VTT bytes (+ the recording) in, a ``TranscriptDoc`` out.
+"""The Teams transcript as the speech stage's transcript source: VTT bytes (+ the recording) in, a
+``TranscriptDoc`` out.
 
 ``transcript_source=teams`` reads only the VTT (and the recording's header for its length);
 ``transcript_source=teams_retimed`` also runs our ASR, without diarization, in the language of the VTT text,
