@@ -31,8 +31,7 @@ from bench.nlp_score import BINS, score_calls, score_utterances  # noqa: E402
 from dealtalk.contracts.config import Settings  # noqa: E402
 from dealtalk.nlp.augment import asr_style  # noqa: E402
 from dealtalk.nlp.dataset import RISK_LABELS, Utterance, read_dataset  # noqa: E402
-from dealtalk.nlp.detect import VARIANTS  # noqa: E402
-from dealtalk.nlp.evaluation import build_detector, evaluate_utterances  # noqa: E402
+from dealtalk.nlp.evaluation import VARIANTS, build_detector, evaluate_utterances  # noqa: E402
 
 BEFORE = ROOT / "bench" / "results" / "nlp_sealed3_before.json"
 AFTER = ROOT / "bench" / "results" / "nlp_sealed3_after.json"

@@ -1,12 +1,11 @@
-"""Per-utterance detection: sentiment, risk labels and action items, by rules, heads, or their union.
+"""Per-utterance detection in the product: sentiment, risk labels and action items, rules united with heads.
 
-One place decides, for the engine (segments of a call) and for the evaluation (labelled utterances) alike,
-so that the scores in the report are the scores of the product. Variants:
-
-* ``lexicon``: VADER sentiment and flat keywords (the baseline; never used by the product);
-* ``rules``: spaCy matcher rules with vetoes and role scopes; sentiment from VADER (rules have none);
-* ``heads``: the trained e5 heads only;
-* ``union``: heads for sentiment, rules united with heads for risks and action items (the product).
+The trained e5 heads give the sentiment (the union head reads the rule and cue features too); risks and action
+items are the rules' united with the heads'. One ``Detector`` decides for the engine (segments of a call) and
+for the evaluation (labelled utterances) alike, so that the scores in the report are the scores of the
+product. The evaluation's ablations (lexicon baseline, rules only, heads only) are detectors of their own in
+``nlp/evaluation.py``: they override how an utterance is judged (``_judge``) and whether the heads run
+(``_listen``), and never branch in here.
 
 Customer-side labels count on customer turns only (a seller repeating "te duur" is no objection); when no
 role is known, a turn counts as the customer's, since missing a signal costs more than a false one here.
@@ -17,22 +16,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, get_args
 
 import numpy as np
 import numpy.typing as npt
 
-from dealtalk.nlp.baseline import LexiconBaseline
 from dealtalk.nlp.embedder import Embedder
 from dealtalk.nlp.features import SentimentCues, load_cues, utterance_features
 from dealtalk.nlp.heads import SENTIMENTS, Heads, HeadScores
 from dealtalk.nlp.rules import RuleHit, RuleMatch, RuleSet, competitor_pattern
 from dealtalk.nlp.text import Sentence, clean_text, is_question, sentences, word_count
 
-__all__ = ["VARIANTS", "DetectOptions", "Detector", "Finding", "RiskFinding", "Variant"]
-
-Variant = Literal["lexicon", "rules", "heads", "union"]
-VARIANTS: tuple[Variant, ...] = get_args(Variant)
+__all__ = ["DetectOptions", "Detector", "Finding", "RiskFinding", "RuleView"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +67,20 @@ class RiskFinding:
     # The words a rule matched (a competitor's name, for instance); empty for a head.
     matched: str = ""
 
+    @classmethod
+    def of_rule(cls, hit: RuleHit, p: float | None) -> RiskFinding:
+        """A rule's risk; with ``p``, the head agreed with that probability (a surer ``rule+model`` risk)."""
+        if p is None:
+            return cls(hit.label, hit.sentence, 0.7, "rule", f"rule matched '{hit.matched}'", hit.matched)
+        return cls(
+            hit.label,
+            hit.sentence,
+            min(0.99, 0.8 + 0.2 * p),
+            "rule+model",
+            f"rule matched '{hit.matched}', model p={p:.2f}",
+            hit.matched,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Finding:
@@ -86,13 +94,36 @@ class Finding:
     vetoed: frozenset[str] = frozenset()
 
 
+@dataclass(frozen=True, slots=True)
+class RuleView:
+    """What the rules see in one utterance.
+
+    Attributes:
+        parts: its sentences.
+        matched: every rule hit, action hit and veto.
+        risks: the risk hits that count on a turn of this role.
+        questions: the indexes of the sentences that are questions.
+    """
+
+    parts: list[Sentence]
+    matched: RuleMatch
+    risks: list[RuleHit]
+    questions: set[int]
+
+    @property
+    def whole_question(self) -> bool:
+        """Every sentence is a question (a head's customer label on a seller's question is no signal)."""
+        return bool(self.parts) and len(self.questions) == len(self.parts)
+
+
 class Detector:
-    """Runs the chosen variant over a batch of utterances.
+    """The product's detection over a batch of utterances: the rules united with the trained heads.
 
     Args:
         rules: the compiled lexicons.
-        embedder, heads: e5 and the trained heads (needed by ``heads`` and ``union``).
-        baseline: VADER + keywords (needed by ``lexicon`` and ``rules``).
+        embedder, heads: e5 and the trained heads (``detect`` needs them; ``features``, ``in_scope`` and
+            ``names_in`` do not).
+        options: how the rules and the heads are united.
     """
 
     def __init__(
@@ -100,13 +131,11 @@ class Detector:
         rules: RuleSet,
         embedder: Embedder | None = None,
         heads: Heads | None = None,
-        baseline: LexiconBaseline | None = None,
         options: DetectOptions | None = None,
     ) -> None:
         self.rules = rules
         self.embedder = embedder
         self.heads = heads
-        self.baseline = baseline
         self.options = options or DetectOptions()
         self.cues: SentimentCues = load_cues()
         self._known_competitors = {name.lower() for name in rules.competitors}
@@ -123,7 +152,6 @@ class Detector:
         self,
         texts: Sequence[str],
         roles: Sequence[str],
-        variant: Variant = "union",
         *,
         competitors: Sequence[str] = (),
         persons: Sequence[str] = (),
@@ -133,17 +161,16 @@ class Detector:
         Args:
             texts: the utterances.
             roles: "customer" | "seller" | "unknown" per text.
-            variant: which detectors decide.
             competitors: competitor names known for this call beyond the configured ones (the CRM's).
             persons: the people on the call (never taken for a supplier's name).
+
+        Raises:
+            ValueError: the e5 embedder or the trained heads are missing.
         """
         extra = competitor_pattern(n for n in competitors if n.lower() not in self._known_competitors)
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown variant {variant!r}; accepted: {', '.join(VARIANTS)}")
         cleaned = [clean_text(text) for text in texts]
         spoken = [i for i, text in enumerate(cleaned) if word_count(text)]
-        embeddings = self._embed([cleaned[i] for i in spoken]) if variant in ("heads", "union") else None
-        scores = self.heads.score(embeddings) if self.heads is not None and embeddings is not None else None
+        embeddings, scores = self._listen([cleaned[i] for i in spoken])
         row_of = {index: row for row, index in enumerate(spoken)}
         findings: list[Finding] = []
         for index, text in enumerate(texts):
@@ -153,92 +180,89 @@ class Detector:
                 continue
             row = row_of[index]
             embedding = embeddings[row] if embeddings is not None else None
-            findings.append(
-                self._one(text, roles[index], variant, scores, row, embedding, extra, tuple(persons))
-            )
+            findings.append(self._judge(text, roles[index], scores, row, embedding, extra, tuple(persons)))
         return findings
+
+    def _listen(self, texts: list[str]) -> tuple[npt.NDArray[np.float32] | None, HeadScores | None]:
+        """The embeddings and head scores of the spoken texts, row by row (None, None when there are none)."""
+        embeddings = self._embed(texts)
+        scores = self.heads.score(embeddings) if self.heads is not None and embeddings is not None else None
+        return embeddings, scores
 
     def _embed(self, texts: list[str]) -> npt.NDArray[np.float32] | None:
         if not texts:
             return None
         if self.embedder is None or self.heads is None:
-            raise ValueError("the heads and union variants need the e5 embedder and the trained heads")
+            raise ValueError("detection needs the e5 embedder and the trained heads")
         # Calls repeat themselves ("Ja.", "Oké.", "Yes, exactly."): each distinct text is embedded once.
         unique = list(dict.fromkeys(texts))
         vectors = self.embedder.embed(unique)
         row_of = {text: row for row, text in enumerate(unique)}
         return vectors[[row_of[text] for text in texts]]
 
-    def _one(
+    def _rule_view(
+        self, text: str, role: str, extra: re.Pattern[str] | None, persons: tuple[str, ...]
+    ) -> RuleView:
+        parts = sentences(text)
+        matched = self.rules.match(text, parts, extra, persons)
+        questions = {i for i, sentence in enumerate(parts) if is_question(sentence.text)}
+        risks = [hit for hit in matched.risks if self._in_scope(hit.label, role, hit.sentence in questions)]
+        return RuleView(parts, matched, risks, questions)
+
+    def _head_says(self, label: str, column: int, p: float, role: str, view: RuleView) -> bool:
+        """Whether a risk head raises its label: over its threshold, not vetoed, and in scope for the role."""
+        assert self.heads is not None
+        return (
+            p >= float(self.heads.risk_threshold[column])
+            and label not in view.matched.vetoed
+            and self._in_scope(label, role, view.whole_question)
+        )
+
+    def _judge(
         self,
         text: str,
         role: str,
-        variant: Variant,
         scores: HeadScores | None,
         row: int,
         embedding: npt.NDArray[np.float32] | None,
         extra: re.Pattern[str] | None,
         persons: tuple[str, ...] = (),
     ) -> Finding:
-        parts = sentences(text)
-        if variant == "lexicon":
-            assert self.baseline is not None
-            label, score = self.baseline.sentiment(text)
-            risks = tuple(RiskFinding(r, None, 0.5, "lexicon", "") for r in sorted(self.baseline.risks(text)))
-            return Finding(label, score, risks, self.baseline.action(text), None, tuple(parts))
-        matched = self.rules.match(text, parts, extra, persons)
-        risk_hits, action_hits = matched.risks, matched.actions
-        questions = {i for i, sentence in enumerate(parts) if is_question(sentence.text)}
-        risk_hits = [hit for hit in risk_hits if self._in_scope(hit.label, role, hit.sentence in questions)]
-        vetoed = matched.vetoed
-        if variant == "rules" or scores is None:
-            assert self.baseline is not None or variant != "rules"
-            label, score = self.baseline.sentiment(text) if self.baseline else ("neutral", 1.0)
-            risks = tuple(_from_rule(hit, None) for hit in risk_hits) if variant != "heads" else ()
-            action_sentence = action_hits[0].sentence if action_hits and variant != "heads" else None
-            return Finding(
-                label,
-                score,
-                risks,
-                action_sentence is not None,
-                action_sentence,
-                tuple(parts),
-                frozenset(vetoed),
-            )
-        assert self.heads is not None
-        probabilities = scores.sentiment[row]
-        if variant == "union" and embedding is not None:
-            probabilities = self.heads.union_sentiment(embedding, self.features(text, role, parts, matched))
+        """The finding for one spoken utterance: the rules united with the heads."""
+        # ``_listen`` ran the heads on every spoken utterance (or raised without them).
+        assert self.heads is not None and scores is not None and embedding is not None
+        options = self.options
+        view = self._rule_view(text, role, extra, persons)
+        vetoed = view.matched.vetoed
+        probabilities = self.heads.union_sentiment(
+            embedding, self.features(text, role, view.parts, view.matched)
+        )
         best = int(np.argmax(probabilities))
-        by_rule = {hit.label: hit for hit in risk_hits} if variant == "union" else {}
+        by_rule = {hit.label: hit for hit in view.risks}
         risks_found: list[RiskFinding] = []
-        whole_question = bool(parts) and len(questions) == len(parts)
         top_column = int(np.argmax(scores.risk[row]))
         for column, label in enumerate(self.heads.risk_labels):
             p = float(scores.risk[row, column])
-            model_says = (
-                p >= float(self.heads.risk_threshold[column])
-                and label not in vetoed
-                and self._in_scope(label, role, whole_question)
-            )
+            model_says = self._head_says(label, column, p, role, view)
             if label in by_rule:
-                risks_found.append(_from_rule(by_rule[label], p if model_says else None))
-            elif model_says and (
-                variant == "heads"
-                or (
-                    (not self.options.union_model_top_only or column == top_column)
-                    and p >= float(self.heads.risk_threshold[column]) + self.options.union_model_margin
-                )
+                risks_found.append(RiskFinding.of_rule(by_rule[label], p if model_says else None))
+            elif (
+                model_says
+                and (not options.union_model_top_only or column == top_column)
+                and p >= float(self.heads.risk_threshold[column]) + options.union_model_margin
             ):
                 risks_found.append(RiskFinding(label, None, p, "model", f"model p={p:.2f}"))
         p_action = float(scores.action[row])
-        model_action = p_action >= self.heads.action_threshold and "action_item" not in vetoed
-        if variant == "union":
-            model_action = model_action and p_action >= self.options.union_action_min_p
-        action_sentence = action_hits[0].sentence if action_hits and variant == "union" else None
+        model_action = (
+            p_action >= self.heads.action_threshold
+            and "action_item" not in vetoed
+            and p_action >= options.union_action_min_p
+        )
+        actions = view.matched.actions
+        action_sentence = actions[0].sentence if actions else None
         action = action_sentence is not None or model_action
         sentiment, sentiment_score = SENTIMENTS[best], float(probabilities[best])
-        if variant == "union" and role != "seller" and self._bad_news(risks_found):
+        if role != "seller" and self._bad_news(risks_found):
             sentiment, sentiment_score = "negative", max(float(probabilities[0]), 0.5)
         return Finding(
             sentiment,
@@ -246,7 +270,7 @@ class Detector:
             tuple(risks_found),
             action,
             action_sentence,
-            tuple(parts),
+            tuple(view.parts),
             frozenset(vetoed),
         )
 
@@ -277,16 +301,3 @@ class Detector:
             # Sellers state situation facts ("the decision moved to March"); their questions are no signal.
             return rules.scope == "any" and not is_question
         return True
-
-
-def _from_rule(hit: RuleHit, p: float | None) -> RiskFinding:
-    if p is None:
-        return RiskFinding(hit.label, hit.sentence, 0.7, "rule", f"rule matched '{hit.matched}'", hit.matched)
-    return RiskFinding(
-        hit.label,
-        hit.sentence,
-        min(0.99, 0.8 + 0.2 * p),
-        "rule+model",
-        f"rule matched '{hit.matched}', model p={p:.2f}",
-        hit.matched,
-    )

@@ -19,7 +19,7 @@ from dealtalk.contracts.config import Settings
 from dealtalk.contracts.documents import EntityDoc, InsightsDoc, ModelRef, SentimentDoc, TranscriptDoc
 from dealtalk.contracts.errors import InvalidInput
 from dealtalk.nlp.context import QuestionAnswers, load_question_answers, refine_call
-from dealtalk.nlp.detect import Detector, Variant
+from dealtalk.nlp.detect import Detector
 from dealtalk.nlp.embedder import load_embedder
 from dealtalk.nlp.entities import find_entities
 from dealtalk.nlp.heads import load_heads
@@ -57,14 +57,12 @@ class DealtalkInsightEngine:
         *,
         competitors: tuple[str, ...],
         summarizer: SummaryGenerator | None = None,
-        variant: Variant = "union",
         question_answers: QuestionAnswers | None = None,
     ) -> None:
         self._detector = detector
         self._qa = question_answers or load_question_answers()
         self._competitors = competitors
         self._summarizer = summarizer or TemplateSummary()
-        self._variant = variant
         embedder, heads = detector.embedder, detector.heads
         lexicon_sha = _lexicon_sha()
         heads_sha = heads.sha256 if heads else "none"
@@ -78,7 +76,8 @@ class DealtalkInsightEngine:
                 ).hexdigest(),
             )
         }
-        self._version = f"{ENGINE_VERSION}:{self._models['nlp'].sha256[:16]}:{variant}"
+        # ":union" names the detection (rules united with heads), as versions stored since insights-2 do.
+        self._version = f"{ENGINE_VERSION}:{self._models['nlp'].sha256[:16]}:union"
 
     @property
     def models(self) -> dict[str, ModelRef]:
@@ -113,9 +112,7 @@ class DealtalkInsightEngine:
         competitors = tuple(dict.fromkeys((*self._competitors, *context.competitors)))
         texts = [s.text for s in segments]
         persons = tuple(p.name for p in context.participants if p.name)
-        findings = self._detector.detect(
-            texts, segment_roles, self._variant, competitors=competitors, persons=persons
-        )
+        findings = self._detector.detect(texts, segment_roles, competitors=competitors, persons=persons)
         # Windows of turns: a question and its answer, a thought over two turns, engagement over the call.
         findings = refine_call(
             findings, texts, segment_roles, [s.speaker for s in segments], self._detector, self._qa

@@ -2,25 +2,55 @@
 
 Sentiment macro-F1 over the three classes, risk micro-F1 and per-label precision/recall/F1, action-item
 precision/recall/F1. Each utterance is one segment with its role, run through the same ``Detector`` as the
-product, so the numbers are the product's. Variants: lexicon baseline, rules only, heads only, union.
+product, so the numbers are the product's. Variants:
+
+* ``union``: the product's ``Detector``: heads for sentiment, rules united with heads for risks and action items;
+* ``lexicon``: VADER sentiment and flat keywords (the baseline; never used by the product);
+* ``rules``: spaCy matcher rules with vetoes and role scopes; sentiment from VADER (rules have none);
+* ``heads``: the trained e5 heads only.
+
+The three ablations are detectors of their own here, each judging an utterance its way over the product's
+batching, rule matching and role scopes; the product's path has no branch for them.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
+import numpy as np
+import numpy.typing as npt
 from rich.console import Console
 from rich.table import Table
 
 from dealtalk.contracts.config import Settings
 from dealtalk.contracts.errors import InvalidInput
+from dealtalk.nlp.baseline import LexiconBaseline
 from dealtalk.nlp.dataset import RISK_LABELS, Utterance, read_dataset
-from dealtalk.nlp.detect import VARIANTS, Detector, Finding, Variant
+from dealtalk.nlp.detect import Detector, Finding, RiskFinding
+from dealtalk.nlp.heads import SENTIMENTS, HeadScores
+from dealtalk.nlp.rules import RuleSet
+from dealtalk.nlp.text import sentences
 
-__all__ = ["EvalReport", "Prf", "build_detector", "evaluate", "evaluate_utterances", "render"]
+__all__ = [
+    "VARIANTS",
+    "EvalReport",
+    "HeadsOnly",
+    "LexiconOnly",
+    "Prf",
+    "RulesOnly",
+    "Variant",
+    "build_detector",
+    "evaluate",
+    "evaluate_utterances",
+    "render",
+]
+
+Variant = Literal["lexicon", "rules", "heads", "union"]
+VARIANTS: tuple[Variant, ...] = get_args(Variant)
 
 _SENTIMENTS = ("negative", "neutral", "positive")
 
@@ -87,6 +117,106 @@ class EvalReport:
         }
 
 
+class LexiconOnly(Detector):
+    """The lexicon baseline as a detector: VADER sentiment, flat keywords for risks and action items."""
+
+    def __init__(self, rules: RuleSet, baseline: LexiconBaseline) -> None:
+        super().__init__(rules)
+        self.baseline = baseline
+
+    def _listen(self, texts: list[str]) -> tuple[npt.NDArray[np.float32] | None, HeadScores | None]:
+        return None, None
+
+    def _judge(
+        self,
+        text: str,
+        role: str,
+        scores: HeadScores | None,
+        row: int,
+        embedding: npt.NDArray[np.float32] | None,
+        extra: re.Pattern[str] | None,
+        persons: tuple[str, ...] = (),
+    ) -> Finding:
+        parts = sentences(text)
+        label, score = self.baseline.sentiment(text)
+        risks = tuple(RiskFinding(r, None, 0.5, "lexicon", "") for r in sorted(self.baseline.risks(text)))
+        return Finding(label, score, risks, self.baseline.action(text), None, tuple(parts))
+
+
+class RulesOnly(Detector):
+    """The rules alone: their risks and action items in the product's role scopes; sentiment from VADER."""
+
+    def __init__(self, rules: RuleSet, baseline: LexiconBaseline) -> None:
+        super().__init__(rules)
+        self.baseline = baseline
+
+    def _listen(self, texts: list[str]) -> tuple[npt.NDArray[np.float32] | None, HeadScores | None]:
+        return None, None
+
+    def _judge(
+        self,
+        text: str,
+        role: str,
+        scores: HeadScores | None,
+        row: int,
+        embedding: npt.NDArray[np.float32] | None,
+        extra: re.Pattern[str] | None,
+        persons: tuple[str, ...] = (),
+    ) -> Finding:
+        view = self._rule_view(text, role, extra, persons)
+        label, score = self.baseline.sentiment(text)
+        actions = view.matched.actions
+        action_sentence = actions[0].sentence if actions else None
+        return Finding(
+            label,
+            score,
+            tuple(RiskFinding.of_rule(hit, None) for hit in view.risks),
+            action_sentence is not None,
+            action_sentence,
+            tuple(view.parts),
+            frozenset(view.matched.vetoed),
+        )
+
+
+class HeadsOnly(Detector):
+    """The trained heads alone: the plain sentiment head, each risk head over its threshold, the action head.
+
+    The rules still veto and the role scopes still hold, as in the product.
+    """
+
+    def _judge(
+        self,
+        text: str,
+        role: str,
+        scores: HeadScores | None,
+        row: int,
+        embedding: npt.NDArray[np.float32] | None,
+        extra: re.Pattern[str] | None,
+        persons: tuple[str, ...] = (),
+    ) -> Finding:
+        assert self.heads is not None and scores is not None
+        view = self._rule_view(text, role, extra, persons)
+        vetoed = view.matched.vetoed
+        probabilities = scores.sentiment[row]
+        best = int(np.argmax(probabilities))
+        risks: list[RiskFinding] = []
+        for column, label in enumerate(self.heads.risk_labels):
+            p = float(scores.risk[row, column])
+            if self._head_says(label, column, p, role, view):
+                risks.append(RiskFinding(label, None, p, "model", f"model p={p:.2f}"))
+        p_action = float(scores.action[row])
+        action = p_action >= self.heads.action_threshold and "action_item" not in vetoed
+        return Finding(
+            SENTIMENTS[best],
+            float(probabilities[best]),
+            tuple(risks),
+            action,
+            None,
+            tuple(view.parts),
+            frozenset(vetoed),
+        )
+
+
 def _risk_counts(pairs: Sequence[tuple[Utterance, Finding]]) -> tuple[dict[str, list[int]], list[int]]:
     counts = {label: [0, 0, 0] for label in RISK_LABELS}  # tp, fp, fn
     for utterance, finding in pairs:
@@ -105,8 +235,13 @@ def _risk_counts(pairs: Sequence[tuple[Utterance, Finding]]) -> tuple[dict[str, 
 def evaluate_utterances(
     utterances: Sequence[Utterance], detector: Detector, *, variant: Variant, dataset: str = ""
 ) -> EvalReport:
-    """Score a variant on utterances already read."""
-    findings = detector.detect([u.text for u in utterances], [u.role for u in utterances], variant)
+    """Score a detector on utterances already read.
+
+    Args:
+        detector: the variant's detector (``build_detector``).
+        variant: its name, for the report.
+    """
+    findings = detector.detect([u.text for u in utterances], [u.role for u in utterances])
     pairs = list(zip(utterances, findings, strict=True))
     per_class = {}
     for cls in _SENTIMENTS:
@@ -137,23 +272,27 @@ def evaluate_utterances(
     )
 
 
-def build_detector(settings: Settings, variant: str) -> Detector:
-    """A detector with what the variant needs (e5 and the heads only for ``heads`` and ``union``)."""
-    from dealtalk.nlp.baseline import LexiconBaseline
+def build_detector(settings: Settings, variant: Variant) -> Detector:
+    """The variant's detector, with what it needs (e5 and the heads only for ``heads`` and ``union``).
+
+    ``union`` is the product's ``Detector`` itself; the others are the ablations above.
+    """
     from dealtalk.nlp.engine import load_rules_for
 
     rules = load_rules_for(settings)
-    baseline = LexiconBaseline() if variant in ("lexicon", "rules") else None
-    if variant in ("heads", "union"):
-        from dealtalk.models.e5 import E5_DIR_NAME
-        from dealtalk.nlp.embedder import load_embedder
-        from dealtalk.nlp.heads import load_heads
+    if variant == "lexicon":
+        return LexiconOnly(rules, LexiconBaseline())
+    if variant == "rules":
+        return RulesOnly(rules, LexiconBaseline())
+    from dealtalk.models.e5 import E5_DIR_NAME
+    from dealtalk.nlp.embedder import load_embedder
+    from dealtalk.nlp.heads import load_heads
 
-        folder = settings.nlp.model_dir or settings.model_cache_dir / E5_DIR_NAME
-        return Detector(
-            rules, load_embedder(folder, threads=settings.nlp.onnx_threads), load_heads(), baseline
-        )
-    return Detector(rules, baseline=baseline)
+    folder = settings.nlp.model_dir or settings.model_cache_dir / E5_DIR_NAME
+    embedder = load_embedder(folder, threads=settings.nlp.onnx_threads)
+    if variant == "heads":
+        return HeadsOnly(rules, embedder, load_heads())
+    return Detector(rules, embedder, load_heads())
 
 
 def evaluate(dataset: Path, *, variant: str = "union", settings: Settings) -> EvalReport:
@@ -167,11 +306,12 @@ def evaluate(dataset: Path, *, variant: str = "union", settings: Settings) -> Ev
     Raises:
         InvalidInput: an unknown variant, or an invalid line (the message names the line and the problem).
     """
-    if variant not in VARIANTS:
+    chosen = next((known for known in VARIANTS if known == variant), None)
+    if chosen is None:
         raise InvalidInput(f"unknown variant {variant!r}; accepted: {', '.join(VARIANTS)}")
     utterances = read_dataset(dataset)
-    detector = build_detector(settings, variant)
-    return evaluate_utterances(utterances, detector, variant=variant, dataset=dataset.name)
+    detector = build_detector(settings, chosen)
+    return evaluate_utterances(utterances, detector, variant=chosen, dataset=dataset.name)
 
 
 def render(report: EvalReport, console: Console) -> None:

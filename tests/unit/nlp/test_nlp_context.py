@@ -10,6 +10,7 @@ from dealtalk.nlp.baseline import LexiconBaseline
 from dealtalk.nlp.context import QuestionAnswers, load_question_answers, refine_call
 from dealtalk.nlp.detect import Detector, Finding
 from dealtalk.nlp.engagement import customer_engagement, minimal_answers
+from dealtalk.nlp.evaluation import RulesOnly
 from dealtalk.nlp.rules import RuleSet, load_rules
 from dealtalk.nlp.text import sentences
 
@@ -21,7 +22,7 @@ def rules() -> RuleSet:
 
 @pytest.fixture(scope="module")
 def detector(rules: RuleSet) -> Detector:
-    return Detector(rules, baseline=LexiconBaseline())
+    return RulesOnly(rules, LexiconBaseline())
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def _call(detector: Detector, qa: QuestionAnswers, turns: list[tuple[str, str]])
     texts = [text for _, text in turns]
     roles = [role for role, _ in turns]
     speakers = ["S1" if role == "seller" else "S2" for role in roles]
-    findings = detector.detect(texts, roles, "rules")
+    findings = detector.detect(texts, roles)
     return refine_call(findings, texts, roles, speakers, detector, qa)
 
 
