@@ -1,7 +1,7 @@
 """Quality of the speech stage: WER, DER, word-to-speaker accuracy, and words invented on non-speech.
 
 Every case goes through the product itself: ``load_transcriber`` (registry, whisper-base int8, beam 5, Silero VAD,
-pyannote segmentation-3.0 + CAM++) and ``SpeechEngine.process``; DER is scored on the very diarization that
+pyannote segmentation-3.0 + CAM++) and ``SpeechEngine.transcribe_timed``; DER is scored on the very diarization that
 call used. The speaker count is given (Teams knows the attendees) and so is the language where the meeting
 locale would give it (not for the mixed call); the Graph path rows give no locale, only a Dutch organizer hint.
 The anchors (``bench/speech_anchors.py``: plain faster-whisper batched with the same weights, senko's pipeline)

@@ -2,7 +2,7 @@
 faster-whisper (same base model, same audio) in the same run as the reference.
 
 Each measurement runs in its own child process, so that its peak RSS (``ru_maxrss``) is its own: the product
-(``load_transcriber`` + ``SpeechEngine.process``, model load excluded from the timings, the file processed
+(``load_transcriber`` + ``SpeechEngine.transcribe_timed``, model load excluded from the timings, the file processed
 ``--runs`` times after one load), plain ``faster_whisper.WhisperModel.transcribe`` (beam 5, Silero VAD filter,
 word timestamps, the same CTranslate2 thread count and int8 weights), and decode + VAD alone on a 3-hour file to
 check that memory stays bounded. Steps come from ``SpeechRun.timings``: decode, vad, diarization, language, asr,
