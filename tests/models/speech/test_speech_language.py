@@ -140,7 +140,11 @@ def test_a_forced_dutch_chunk_that_whisper_scores_english_stays_dutch(
     # old switch rule (3:1) decoded them as English words ("That's how I can get out. Non-planning ...").
     doc = asr_engine.transcribe(clip(NL_CALL, 108.5, 121.5), CallContext(call_id="nl-tail", language="nl"))
     assert {s.language for s in doc.segments} == {"nl"}
-    assert {"dan", "we"} <= set(_tokens(_text(doc)))
+    # Decoded with the Dutch token, not as English words. Which Dutch words whisper-base hears in this stretch
+    # differs between CPUs (CTranslate2's int8 kernels): "... dan ... we ..." where this test was written, "Dat
+    # hoek je aach. Non-plan en womer te weken ..." on an AMD EPYC host; so the check is on English words.
+    english = {"that's", "that", "how", "i", "can", "get", "out", "the", "is", "you", "planning", "we're"}
+    assert not english & set(_tokens(_text(doc))), _text(doc)
 
 
 def test_forcing_english_on_dutch_audio_is_obeyed(asr_engine: SpeechEngine, dutch_clip: Path) -> None:
