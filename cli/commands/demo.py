@@ -60,7 +60,7 @@ def demo(
     settings = load_settings(data_dir=data_dir)
     configure_logging("INFO" if verbose else "WARNING", settings.log_format)
     if sandbox:
-        run_sandbox(settings, dump, process=_process)
+        run_sandbox(settings, dump, run_calls=_run_with_progress)
         return
     resources = Resources.open(settings)
     samples = CALLS_DIR
@@ -73,7 +73,7 @@ def demo(
         )
         recordings = found.new + found.known
         if found.new:
-            _process(resources, len(found.new))
+            _run_with_progress(resources, len(found.new))
         results_dir = settings.data_dir / "results"
         results_dir.mkdir(parents=True, exist_ok=True)
         for recording_id in recordings:
@@ -93,7 +93,7 @@ def demo(
         resources.close()
 
 
-def _process(resources: Resources, count: int) -> None:
+def _run_with_progress(resources: Resources, count: int) -> None:
     hook = _StepHook()
     with console.status("loading models (Whisper base, pyannote + CAM++, multilingual-e5)..."):
         resources.stages(progress=hook)  # loads the models once; run_worker reuses them

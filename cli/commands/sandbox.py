@@ -26,13 +26,13 @@ from dealtalk.pipeline.resources import Resources
 from dealtalk.pipeline.store.coordination import GraphStateRow
 from dealtalk.pipeline.store.schema import PublicationRow
 
-__all__ = ["ProcessFn", "forget_previous_tenant", "run_sandbox", "topology_settings"]
+__all__ = ["RunCalls", "forget_previous_tenant", "run_sandbox", "topology_settings"]
 
 # How the embedded sandbox runs the stages on what discovery queued: (resources, number of new calls).
-ProcessFn = Callable[[Resources, int], None]
+RunCalls = Callable[[Resources, int], None]
 
 
-def run_sandbox(settings: Settings, dump: Path | None, *, process: ProcessFn) -> None:
+def run_sandbox(settings: Settings, dump: Path | None, *, run_calls: RunCalls) -> None:
     """Run the sandbox on the configured bus and print recording -> opportunity -> activity."""
     base = settings.model_copy(update={"data_dir": settings.data_dir / "sandbox"})
     kafka = base.runs_distributed
@@ -47,7 +47,7 @@ def run_sandbox(settings: Settings, dump: Path | None, *, process: ProcessFn) ->
         if kafka:
             _run_topology(box, settings)
         else:
-            _run_embedded(box, settings, process)
+            _run_embedded(box, settings, run_calls)
         rows = box.dataverse_rows().get(settings.publisher.activity_entity_set, [])
         console.print(
             f"Dataverse: {len(rows)} call-insights activit{'y' if len(rows) == 1 else 'ies'} in total"
@@ -65,7 +65,7 @@ def _provision(settings: Settings) -> None:
     console.print(f"[bold]sandbox[/bold]: Dataverse table {'provisioned' if created else 'already there'}")
 
 
-def _run_embedded(box: Sandbox, settings: Settings, process: ProcessFn) -> None:
+def _run_embedded(box: Sandbox, settings: Settings, run_calls: RunCalls) -> None:
     resources = Resources.open(settings)
     try:
         report = resources.graph_ingest().discovery.run_delta_sync()
@@ -74,7 +74,7 @@ def _run_embedded(box: Sandbox, settings: Settings, process: ProcessFn) -> None:
             f"organizers {', '.join(settings.graph.organizers)}"
         )
         if report.emitted:
-            process(resources, len(report.emitted))
+            run_calls(resources, len(report.emitted))
         _print_outcomes(resources, box.info.recordings)
     finally:
         resources.close()
