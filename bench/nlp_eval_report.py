@@ -4,16 +4,17 @@ Scores the product (the union of rules and heads, plus the call-context refineme
 
 * dev (regression; the rules were written with it in view), its ASR-style copy, and four whole dev calls,
 * holdout and holdout2 (no longer sealed: part of heads-4's training data since issue 13),
-* sealed3 utterances and sealed3 whole calls (``nlp/data/sealed3``, written blind for issue 13), next to the
-  base commit's scores on them (``bench/results/nlp_sealed3_before.json``, recorded by ``bench/nlp_score.py``
-  before any change),
-* sealed4 (``nlp/data/sealed4``, written blind after nlp3 landed): read from its one scoring,
-  ``bench/results/nlp_sealed4_before.json``; this report never scores it again.
+* sealed3 utterances and sealed3 whole calls (``nlp/data/sealed3``, written blind for issue 13): the base
+  commit's scores (``bench/results/nlp_sealed3_before.json``, recorded by ``bench/nlp_score.py`` before any
+  change) and the final code's (``nlp_sealed3_after.json``, scored once; ``--sealed`` scores a folder again),
+* sealed4 and sealed5 (``nlp/data/sealed4``, ``nlp/data/sealed5``, each written blind before the round that
+  follows it): read from their one scoring each, ``bench/results/nlp_sealed{4,5}_before.json``; this report
+  never scores them again.
 
 Also the variants (lexicon baseline, rules only, heads only, union) on dev, a reliability table per label on
 sealed3, and which set was seen when. Only aggregate figures: never a sealed text or a per-item error.
 
-Usage: .venv/bin/python bench/nlp_eval_report.py [--sealed nlp/data/sealed3] [--out bench/results/nlp_eval.md]
+Usage: .venv/bin/python bench/nlp_eval_report.py [--out bench/results/nlp_eval.md]
 """
 
 from __future__ import annotations
@@ -35,9 +36,11 @@ from dealtalk.nlp.evaluation import VARIANTS, build_detector, evaluate_utterance
 
 BEFORE = ROOT / "bench" / "results" / "nlp_sealed3_before.json"
 AFTER = ROOT / "bench" / "results" / "nlp_sealed3_after.json"
-# sealed4: written blind after nlp3's changes had landed, scored once by ``bench/nlp_score.py`` (never here).
-SEALED4 = ROOT / "bench" / "results" / "nlp_sealed4_before.json"
-SEALED4_CODE = "28fd6bd"
+# Sets scored once by ``bench/nlp_score.py`` (never here): name, its scores, the commit that scored them.
+SCORED_ONCE = (
+    ("sealed4", ROOT / "bench" / "results" / "nlp_sealed4_before.json", "28fd6bd"),
+    ("sealed5", ROOT / "bench" / "results" / "nlp_sealed5_before.json", "82173bd"),
+)
 OPEN_SETS = ("dev", "holdout", "holdout2")
 ASR_SEED = 7919
 TARGET = 0.85  # risk micro-F1, sentiment macro-F1, action F1
@@ -55,6 +58,9 @@ SEEN = {
     "sealed4 utterances": "written blind on 2026-12-07 after nlp3's code landed; scored once (commit 28fd6bd, "
     "nlp3's final code): unseen figures of the current code, and the base row of the next round",
     "sealed4 calls": "as sealed4 utterances",
+    "sealed5 utterances": "written blind on 2026-12-07 (other trades, half ASR-style) while issue 17 landed; "
+    "scored once (commit 82173bd, the same insight code as sealed4's scoring): the base row of the next round",
+    "sealed5 calls": "as sealed5 utterances",
 }
 
 
@@ -235,19 +241,26 @@ never printed. Per-item sealed3 errors were never looked at; sealed3 was scored 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sealed", type=Path, default=ROOT / "nlp" / "data" / "sealed3")
+    # Scoring sealed3 with the final code happened once (nlp3); the report reads that scoring. --sealed scores a
+    # set again into --after-json: only for the one "after" scoring of a new round.
+    parser.add_argument(
+        "--sealed", type=Path, default=None, help="score this sealed folder as the 'after' row"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "nlp_eval.md")
     parser.add_argument("--after-json", type=Path, default=AFTER)
     args = parser.parse_args()
     settings = Settings.load()
     variant_table, union = variants(settings)
     before = json.loads(BEFORE.read_text(encoding="utf-8")) if BEFORE.is_file() else {}
-    after: dict[str, Any] = {"label": "final code of issue 13 (nlp3)"}
-    if (args.sealed / "utterances.jsonl").is_file():
-        after["utterances"] = score_utterances(args.sealed / "utterances.jsonl", settings)
-    if (args.sealed / "calls").is_dir():
-        after["calls"] = score_calls(args.sealed / "calls", settings)
-    args.after_json.write_text(json.dumps(after, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    if args.sealed is None:
+        after: dict[str, Any] = json.loads(args.after_json.read_text(encoding="utf-8"))
+    else:
+        after = {"label": "final code of issue 13 (nlp3)"}
+        if (args.sealed / "utterances.jsonl").is_file():
+            after["utterances"] = score_utterances(args.sealed / "utterances.jsonl", settings)
+        if (args.sealed / "calls").is_dir():
+            after["calls"] = score_calls(args.sealed / "calls", settings)
+        args.after_json.write_text(json.dumps(after, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
     rows: list[tuple[str, dict[str, Any]]] = [
         ("final" if name.startswith("dev") else "final (in training data)", flat(name, scores, "utterances"))
@@ -265,12 +278,16 @@ def main() -> None:
                 row = flat(name, scores[part], part)
                 rows.append((code, row))
                 columns.append((f"{name} {code.split()[0]}", row))
-    sealed4 = json.loads(SEALED4.read_text(encoding="utf-8")) if SEALED4.is_file() else {}
-    for part, name in (("utterances", "sealed4 utterances"), ("calls", "sealed4 calls")):
-        if part in sealed4:
-            row = flat(name, sealed4[part], part)
-            rows.append((f"{SEALED4_CODE} (scored once)", row))
-            columns.append((name, row))
+    scored_once = {
+        name: (json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}, code)
+        for name, path, code in SCORED_ONCE
+    }
+    for set_name, (scores, code) in scored_once.items():
+        for part in ("utterances", "calls"):
+            if part in scores:
+                row = flat(f"{set_name} {part}", scores[part], part)
+                rows.append((f"{code} (scored once)", row))
+                columns.append((f"{set_name} {part}", row))
     seen = "| set | seen when |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in SEEN.items())
     text = (
         "# Insight stage evaluated (issue 13)\n\n"
@@ -284,10 +301,11 @@ def main() -> None:
         + per_label(columns)
         + "\n## sealed3 per language\n\n"
         + by_language([("base", before), ("final", after)])
-        + "\n## sealed4 per language (scored once, commit "
-        + SEALED4_CODE
-        + ")\n\n"
-        + by_language([(SEALED4_CODE, sealed4)], "sealed4")
+        + "".join(
+            f"\n## {set_name} per language (scored once, commit {code})\n\n"
+            + by_language([(code, scores)], set_name)
+            for set_name, (scores, code) in scored_once.items()
+        )
         + "\n## Reliability of the reported confidence, per label (sealed3, final code)\n\n"
         + reliability(after, "utterances")
         + "\n"
@@ -299,7 +317,7 @@ def main() -> None:
     args.out.write_text(text, encoding="utf-8")
     print(headline(rows))
     print(per_label(columns))
-    print(f"wrote {args.out} and {args.after_json}")
+    print(f"wrote {args.out}" + (f" and {args.after_json}" if args.sealed is not None else ""))
 
 
 if __name__ == "__main__":
