@@ -59,7 +59,8 @@ SEEN = {
     "nlp3's final code): unseen figures of the current code, and the base row of the next round",
     "sealed4 calls": "as sealed4 utterances",
     "sealed5 utterances": "written blind on 2026-12-07 (other trades, half ASR-style) while issue 17 landed; "
-    "scored once (commit 82173bd, the same insight code as sealed4's scoring): the base row of the next round",
+    "scored once (commit 82173bd: nlp3's code plus the CRM's competitor table in every call's analysis, which "
+    "came after sealed4's scoring): the base row of the next round; its per-label aggregates were seen",
     "sealed5 calls": "as sealed5 utterances",
 }
 
