@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import ssl
+from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Any, Self
 
@@ -74,7 +75,7 @@ def _ssl_context(settings: KafkaSettings) -> ssl.SSLContext:
     return context
 
 
-class KafkaClient:
+class KafkaClient(ABC):
     """One aiokafka client's lifecycle; an async context manager, and ``stop()`` may be called twice.
 
     A subclass builds its client in ``_open`` (aiokafka's clients are not started by their constructor) and may
@@ -91,9 +92,9 @@ class KafkaClient:
         self._client_id_suffix = client_id_suffix
         self._client: Any = None
 
+    @abstractmethod
     def _open(self, options: dict[str, Any]) -> Any:
         """A new aiokafka client with the connection ``options`` (``client_options``), not started yet."""
-        raise NotImplementedError
 
     def _failed_start(self) -> str:
         """What could not be done, for the error when the client does not start."""
@@ -102,10 +103,10 @@ class KafkaClient:
     async def _close(self, client: Any) -> None:
         await client.stop()
 
-    def _opened(self) -> None:
+    def _opened(self) -> None:  # noqa: B027 - an optional hook: most clients log nothing more
         """Called once the client has started."""
 
-    def _closed(self) -> None:
+    def _closed(self) -> None:  # noqa: B027 - an optional hook
         """Called once the client has closed."""
 
     async def start(self) -> None:
