@@ -8,7 +8,6 @@ worker never loads Whisper, an analyst's API host never imports torch.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dealtalk.contracts.config import Settings
@@ -22,32 +21,9 @@ if TYPE_CHECKING:
     from dealtalk.publisher.crm import CompetitorReader
     from dealtalk.publisher.dataverse.provision import ProvisionStep
 
-__all__ = ["ModelsAndClients", "load_competitor_names"]
+__all__ = ["ModelsAndClients"]
 
 logger = logging.getLogger(__name__)
-
-
-def load_competitor_names(
-    settings: Settings, *, reader: Callable[[], CompetitorReader] | None = None
-) -> CompetitorNames:
-    """The competitor names calls are analysed with: ``nlp.competitors`` ∪ the CRM's table (cached).
-
-    Args:
-        reader: builds the CRM reader to share (``Resources``); None builds one that the result owns (close
-            it). A CRM that cannot be configured (incomplete Dataverse settings, a missing fixture) is logged
-            and leaves the configured names alone, as a CRM that is down does.
-    """
-    from dealtalk.publisher.competitors import CompetitorNames
-    from dealtalk.publisher.factory import load_crm_reader
-
-    crm: CompetitorReader | None = None
-    if settings.crm.competitors_from_crm:
-        try:
-            crm = reader() if reader is not None else load_crm_reader(settings)
-        except ConfigurationError as exc:
-            logger.warning("competitors: the CRM's competitor table is not read: %s", exc)
-    ttl_s = settings.crm.competitors_ttl_min * 60.0
-    return CompetitorNames(settings.nlp.competitors, crm, ttl_s=ttl_s, owns_reader=reader is None)
 
 
 class ModelsAndClients:
@@ -116,7 +92,22 @@ class ModelsAndClients:
     def competitor_names(self) -> CompetitorNames:
         """Configured competitor names ∪ the CRM's competitor table, read once per TTL (see ``CrmSettings``)."""
         if "competitor_names" not in self.built:
-            self.built["competitor_names"] = load_competitor_names(self.settings, reader=self.crm_reader)
+            from dealtalk.publisher.competitors import CompetitorNames
+
+            settings = self.settings
+            crm: CompetitorReader | None = None
+            if settings.crm.competitors_from_crm:
+                # A CRM that cannot be configured (incomplete Dataverse settings, a missing fixture) is logged
+                # and leaves the configured names alone, as a CRM that is down does.
+                try:
+                    crm = self.crm_reader()
+                except ConfigurationError as exc:
+                    logger.warning("competitors: the CRM's competitor table is not read: %s", exc)
+            ttl_s = settings.crm.competitors_ttl_min * 60.0
+            # The reader is shared with the resolver and the publisher: ``close`` closes it once.
+            self.built["competitor_names"] = CompetitorNames(
+                settings.nlp.competitors, crm, ttl_s=ttl_s, owns_reader=False
+            )
         names: CompetitorNames = self.built["competitor_names"]
         return names
 

@@ -16,7 +16,7 @@ import pytest
 
 from dealtalk.contracts.config import Settings
 from dealtalk.emulators.dataverse import DEALTALK_ROLE, DataverseEmulator, SecurityRole
-from dealtalk.pipeline.models_and_clients import load_competitor_names
+from dealtalk.pipeline.models_and_clients import ModelsAndClients
 from dealtalk.publisher.factory import load_crm_reader
 
 from ..conftest import APP_ID, Closer
@@ -95,7 +95,7 @@ def test_the_products_reader_and_cache_read_the_emulated_crm(closing: Closer, dv
     settings = dv_settings.model_copy(
         update={"nlp": dv_settings.nlp.model_copy(update={"competitors": ("Sodexo",)})}
     )
-    names = closing(load_competitor_names(settings))
+    names = closing(ModelsAndClients(settings)).competitor_names()
     assert names()[0] == "Sodexo" and set(names()) == {
         "Sodexo",
         "Asito",
@@ -114,7 +114,7 @@ def test_a_crm_that_fails_keeps_the_names_read_before(
     crm = dv_settings.crm.model_copy(update={"competitors_ttl_min": 1e-6})  # every call reads again
     dv = dv_settings.dataverse.model_copy(update={"max_retries": 0})
     settings = dv_settings.model_copy(update={"crm": crm, "dataverse": dv})
-    names = closing(load_competitor_names(settings))
+    names = closing(ModelsAndClients(settings)).competitor_names()
     before = names()
     assert "Vebego" in before
     dataverse.inject(503, count=1)
@@ -122,5 +122,5 @@ def test_a_crm_that_fails_keeps_the_names_read_before(
         assert names() == before
     assert "could not read the competitor table from Dataverse at" in caplog.text
     dataverse.security_roles[APP_ID] = DEALTALK_ROLE.without("prvReadCompetitor")
-    fresh = closing(load_competitor_names(settings))
+    fresh = closing(ModelsAndClients(settings)).competitor_names()
     assert fresh() == tuple(settings.nlp.competitors)  # refused from the start: the configured names
