@@ -11,7 +11,6 @@ the CRM fixture and the dry-run publisher. Units are in the names (``lease_s``, 
 from __future__ import annotations
 
 import os
-import re
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -25,7 +24,7 @@ from pydantic_settings import (
 )
 
 from dealtalk.contracts.api_settings import ApiSettings
-from dealtalk.contracts.gdpr_settings import GdprSettings
+from dealtalk.contracts.gdpr_settings import GdprSettings, entra_object_id
 from dealtalk.contracts.kafka_settings import KafkaSettings
 
 __all__ = [
@@ -270,11 +269,7 @@ class GraphSettings(_Group):
     @field_validator("organizer_group_id")
     @classmethod
     def _group_is_an_object_id(cls, value: str) -> str:
-        if value and not re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", value.strip()):
-            raise ValueError(
-                "must be the group's Object ID (a GUID from the Entra admin center), not its name"
-            )
-        return value.strip()
+        return entra_object_id(value)
 
 
 class Settings(BaseSettings):

@@ -8,7 +8,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["GdprSettings"]
+__all__ = ["GdprSettings", "entra_object_id"]
+
+
+def entra_object_id(value: str) -> str:
+    """``value`` stripped, when empty or an Entra Object ID (a GUID); the group settings use it.
+
+    Raises:
+        ValueError: a group's display name or anything else that is not a GUID.
+    """
+    if value and not re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", value.strip()):
+        raise ValueError("must be the group's Object ID (a GUID from the Entra admin center), not its name")
+    return value.strip()
 
 
 class GdprSettings(BaseModel):
@@ -59,8 +70,4 @@ class GdprSettings(BaseModel):
     @field_validator("opted_out_group_id")
     @classmethod
     def _group_is_an_object_id(cls, value: str) -> str:
-        if value and not re.fullmatch(r"[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}", value.strip()):
-            raise ValueError(
-                "must be the group's Object ID (a GUID from the Entra admin center), not its name"
-            )
-        return value.strip()
+        return entra_object_id(value)
