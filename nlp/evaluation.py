@@ -117,8 +117,8 @@ class EvalReport:
         }
 
 
-class LexiconOnly(Detector):
-    """The lexicon baseline as a detector: VADER sentiment, flat keywords for risks and action items."""
+class _WithoutHeads(Detector):
+    """An ablation that runs no e5 and no heads; its sentiment comes from the VADER lexicon baseline."""
 
     def __init__(self, rules: RuleSet, baseline: LexiconBaseline) -> None:
         super().__init__(rules)
@@ -126,6 +126,10 @@ class LexiconOnly(Detector):
 
     def _listen(self, texts: list[str]) -> tuple[npt.NDArray[np.float32] | None, HeadScores | None]:
         return None, None
+
+
+class LexiconOnly(_WithoutHeads):
+    """The lexicon baseline as a detector: VADER sentiment, flat keywords for risks and action items."""
 
     def _judge(
         self,
@@ -143,15 +147,8 @@ class LexiconOnly(Detector):
         return Finding(label, score, risks, self.baseline.action(text), None, tuple(parts))
 
 
-class RulesOnly(Detector):
+class RulesOnly(_WithoutHeads):
     """The rules alone: their risks and action items in the product's role scopes; sentiment from VADER."""
-
-    def __init__(self, rules: RuleSet, baseline: LexiconBaseline) -> None:
-        super().__init__(rules)
-        self.baseline = baseline
-
-    def _listen(self, texts: list[str]) -> tuple[npt.NDArray[np.float32] | None, HeadScores | None]:
-        return None, None
 
     def _judge(
         self,
