@@ -92,6 +92,10 @@ class SpeechSettings(_Group):
     # Torch threads per worker process on CPU (diarization). More threads under contention were 21x slower.
     torch_threads: int = Field(default=1, ge=1)
     beam_size: int = Field(default=5, ge=1)
+    # Whisper tokens of hotwords (the call's people, the tenant's terms, then competitors, most likely first).
+    # A 200-name CRM table cut at faster-whisper's own ceiling (223) heard fewer names and inserted names nobody
+    # said; at 64 the call's own names fit and the table's tail is left out (bench/results/speech_vocabulary.md).
+    hotword_tokens: int = Field(default=64, ge=0, le=223)
     batch_size: int = Field(default=8, ge=1)
     # "auto": the meeting locale when known, else decided from the audio among `languages` (hints as a prior).
     language: Literal["auto", "nl", "en"] = "auto"

@@ -12,7 +12,7 @@ from dealtalk.contracts.progress import ProgressHook
 from dealtalk.ingest.local_folder import read_meeting
 from dealtalk.nlp.protocols import InsightEngine
 from dealtalk.pipeline.stages.analyze import insight_context
-from dealtalk.pipeline.stages.transcribe import call_context
+from dealtalk.pipeline.stages.transcribe import CompetitorsForMeeting, call_context
 from dealtalk.transcription.protocols import CallTranscriber
 
 __all__ = ["call_result_from_audio"]
@@ -28,6 +28,7 @@ def call_result_from_audio(
     speakers: tuple[int | None, int | None, int | None] = (None, None, None),
     progress: ProgressHook | None = None,
     competitors: tuple[str, ...] | None = None,
+    hotword_competitors: CompetitorsForMeeting | None = None,
 ) -> CallResult:
     """Transcribe, diarize and analyse one file, the same way the stages do.
 
@@ -36,7 +37,9 @@ def call_result_from_audio(
         language: "nl" or "en" to force the language; None for the configured/auto behaviour.
         speakers: (exact count, minimum, maximum) hints; None where not given.
         competitors: the names the insights look for (the composition root's configured ∪ CRM names);
-            None means the configured ones. The ASR's hotwords are the configured names either way.
+            None means the configured ones.
+        hotword_competitors: the competitor names the ASR should expect for the file's meeting, most likely
+            first (``ModelsAndClients.hotword_competitors``); None means the configured ones.
 
     Raises:
         InvalidInput: the file is missing or cannot be decoded (the message says why).
@@ -45,7 +48,8 @@ def call_result_from_audio(
         raise InvalidInput(f"{path} does not exist or is not a file")
     meeting, recording_id = read_meeting(path, settings.tenant)
     configured = settings.nlp.competitors
-    context = call_context(recording_id, meeting, settings.speech, settings.tenant, configured)
+    asr_names = configured if hotword_competitors is None else hotword_competitors(meeting)
+    context = call_context(recording_id, meeting, settings.speech, settings.tenant, asr_names)
     exact, minimum, maximum = speakers
     if language is not None:
         context = replace(context, language=language)

@@ -11,7 +11,8 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from dealtalk.contracts.config import Settings
-from dealtalk.contracts.errors import ConfigurationError
+from dealtalk.contracts.documents import MeetingInfo
+from dealtalk.contracts.errors import ConfigurationError, DealtalkError
 from dealtalk.nlp.protocols import InsightEngine
 from dealtalk.publisher.protocols import ActivityPublisher, OpportunityResolver
 from dealtalk.transcription.protocols import CallTranscriber
@@ -110,6 +111,26 @@ class ModelsAndClients:
             )
         names: CompetitorNames = self.built["competitor_names"]
         return names
+
+    def hotword_competitors(self, meeting: MeetingInfo) -> tuple[str, ...]:
+        """The competitor names a call's ASR should expect, most likely first.
+
+        With a CRM, the meeting's opportunity is resolved as the publish stage will (its own competitors come
+        first), then the configured names, then the CRM's table. A CRM that cannot be read leaves the names
+        without the opportunity's: the transcript never waits for the CRM.
+        """
+        names = self.competitor_names()
+        if not self.settings.crm.competitors_from_crm:
+            return names.ranked(None)
+        try:
+            opportunity_id = self.resolver().resolve(meeting).opportunity_id
+        except DealtalkError as exc:
+            # The error names the CRM and its code, never a person: no personal data in the log.
+            logger.warning(
+                "hotwords: the meeting's opportunity is not known, its competitors left out: %s", exc
+            )
+            opportunity_id = None
+        return names.ranked(opportunity_id)
 
     def provision_activity_table(
         self, *, wait_for_key_s: float = 120.0, poll_s: float = 2.0

@@ -195,9 +195,9 @@ class Resources:
                         blobs=self.blobs,
                         speech=settings.speech,
                         tenant=settings.tenant,
-                        # ASR hotwords: the configured names only; a CRM table of any size would flood
-                        # Whisper's prompt, and this list is fixed when the stage is built.
-                        competitors=settings.nlp.competitors,
+                        # ASR hotwords: the meeting's opportunity's competitors first, then the configured
+                        # and the CRM's; the decoder keeps as many whole names as fit Whisper's prompt.
+                        competitors=self.models.hotword_competitors,
                         progress=progress,
                         guard=self.transcript_guard(),
                     )

@@ -12,6 +12,7 @@ Usage::
     names = CompetitorNames(settings.nlp.competitors, reader, ttl_s=3600)
     names()                    # configured ∪ the competitor table
     names("5b3faca1-…")        # ... ∪ that opportunity's competitors
+    names.ranked("5b3faca1-…") # the same names, that opportunity's first (for the ASR's hotwords)
 """
 
 from __future__ import annotations
@@ -106,6 +107,17 @@ class CompetitorNames:
         table = self._cached(None)
         own = self._cached(opportunity_id.lower()) if opportunity_id else ()
         return merge_names(self._configured, table, own)
+
+    def ranked(self, opportunity_id: str | None = None) -> tuple[str, ...]:
+        """The same names, most likely in the call first: the opportunity's own, configured, then the table.
+
+        For the ASR's hotwords, which hold only so many names (``transcription.whisper_decoder``).
+        """
+        if self._reader is None:
+            return self._configured
+        table = self._cached(None)
+        own = self._cached(opportunity_id.lower()) if opportunity_id else ()
+        return merge_names(own, self._configured, table)
 
     def _cached(self, opportunity_id: str | None) -> tuple[str, ...]:
         with self._lock:

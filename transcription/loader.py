@@ -70,6 +70,7 @@ def load_transcriber(settings: Settings) -> SpeechEngine:
         DecodeOptions(
             beam_size=speech.beam_size,
             batch_size=batch_size,
+            hotword_tokens=speech.hotword_tokens,
             languages=speech.languages,
             window_s=speech.asr_window_s,
         ),

@@ -26,7 +26,7 @@ from dealtalk.transcription.audio import SAMPLE_RATE
 from dealtalk.transcription.language import CLEAR_SWITCH_RATIO, choose_language
 from dealtalk.transcription.types import AsrSegment, AsrWord, SpeechRegion
 
-__all__ = ["DecodeOptions", "WhisperDecoder"]
+__all__ = ["DecodeOptions", "WhisperDecoder", "hotword_prompt"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class DecodeOptions:
         switch_ratio: how much more likely another language must be than the call's language to win a chunk
             (``CLEAR_SWITCH_RATIO``: only audio that is clearly another language leaves a forced language).
         window_s: speech per pipeline call (bounds memory on long files).
+        hotword_tokens: Whisper tokens of hotwords at most (``SpeechSettings.hotword_tokens``).
     """
 
     beam_size: int = 5
@@ -49,6 +50,29 @@ class DecodeOptions:
     languages: tuple[str, ...] = ("nl", "en")
     switch_ratio: float = CLEAR_SWITCH_RATIO
     window_s: float = 600.0
+    hotword_tokens: int = 64
+
+
+def hotword_prompt(
+    vocabulary: Sequence[str], count_tokens: Callable[[str], int], max_tokens: int
+) -> str | None:
+    """The names and terms that fit Whisper's prompt whole, in the given (priority) order; None when none do.
+
+    faster-whisper cuts hotwords at half the model's context, mid-name; a CRM table would fill that with
+    names nobody in this call says. Callers order the vocabulary by how likely each name is in the call
+    (attendees, the tenant's terms, the opportunity's competitors, the configured ones, the CRM table), so a
+    cut drops the least likely whole names. A name that does not fit is skipped; a shorter later one may.
+    """
+    kept: list[str] = []
+    seen: set[str] = set()
+    for entry in vocabulary:
+        name = " ".join(entry.split())
+        if not name or name.casefold() in seen:
+            continue
+        if count_tokens(" " + " ".join((*kept, name))) <= max_tokens:
+            kept.append(name)
+            seen.add(name.casefold())
+    return " ".join(kept) or None
 
 
 def _make_pipeline(model: Any) -> Any:
@@ -130,6 +154,12 @@ class WhisperDecoder:
         self.opts = opts
         self.multilingual = bool(model.model.is_multilingual)
         self._pipeline = _make_pipeline(model)
+        # faster-whisper itself keeps at most half the context, less the start token, cut mid-name.
+        self.max_hotword_tokens = min(opts.hotword_tokens, int(model.max_length) // 2 - 1)
+
+    def count_tokens(self, text: str) -> int:
+        """Whisper tokens of ``text`` (BPE, no special tokens)."""
+        return len(self.model.hf_tokenizer.encode(text, add_special_tokens=False).ids)
 
     def transcribe(
         self,
@@ -148,7 +178,8 @@ class WhisperDecoder:
             samples: the whole recording, 16 kHz mono float32.
             chunks: speech chunks of at most 30 s (from the VAD), in time order.
             language: the call's language when known (a strong prior per chunk), else None.
-            vocabulary: names and terms to expect; passed to Whisper as hotwords.
+            vocabulary: names and terms to expect, most likely first; passed to Whisper as hotwords, as many
+                whole entries as fit its prompt (``hotword_prompt``).
             batch_size: override of ``opts.batch_size`` (the GPU path shrinks it after out-of-memory).
             on_chunks_done: called with the number of chunks finished so far (progress).
             forced: decode every chunk in ``language``, however sure Whisper is of another one.
@@ -162,7 +193,7 @@ class WhisperDecoder:
         pipeline.allowed = allowed
         pipeline.prior = prior
         pipeline.switch_ratio = math.inf if forced else self.opts.switch_ratio
-        hotwords = " ".join(dict.fromkeys(word.strip() for word in vocabulary if word.strip())) or None
+        hotwords = hotword_prompt(vocabulary, self.count_tokens, self.max_hotword_tokens)
         segments: list[AsrSegment] = []
         done = 0
         for window in _windows(chunks, self.opts.window_s):

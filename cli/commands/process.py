@@ -107,6 +107,7 @@ def process(
                         speakers=(speakers, min_speakers, max_speakers),
                         progress=on_step,
                         competitors=competitor_names(),
+                        hotword_competitors=models.hotword_competitors,
                     )
                 except DealtalkError as exc:
                     failures += 1

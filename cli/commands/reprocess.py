@@ -274,6 +274,7 @@ def _run(resources: Resources, run_id: str, *, publish: bool) -> None:
             settings=run_settings,
             publish=_publisher(resources) if publish else None,
             competitors=resources.models.competitor_names(),
+            hotword_competitors=resources.models.competitor_names().ranked,
         )
     left = len(run.recording_ids) - len(run.done)
     console.print(f"run {run_id}: {len(run.done)} call(s) done before, {left} to go")

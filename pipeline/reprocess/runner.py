@@ -48,6 +48,8 @@ class RunDeps:
     # The competitor names for a call, given its linked opportunity (the composition root's configured ∪ CRM
     # names); None: the configured names only.
     competitors: CompetitorNamesFor | None = None
+    # The same names most likely first, for the ASR's hotwords (``CompetitorNames.ranked``); None: configured.
+    hotword_competitors: CompetitorNamesFor | None = None
 
     @property
     def version(self) -> str:
@@ -130,7 +132,10 @@ def _one_call(
     settings = deps.settings
     configured = settings.nlp.competitors
     # A stored call was linked when it was first published: its opportunity's own competitors count too.
-    names = deps.competitors(linked_opportunity(database, recording_id)) if deps.competitors else configured
+    opportunity_id = linked_opportunity(database, recording_id)
+    names = deps.competitors(opportunity_id) if deps.competitors else configured
+    # The ASR's hotwords, most likely first: that opportunity's competitors, the configured, the CRM's table.
+    asr_names = deps.hotword_competitors(opportunity_id) if deps.hotword_competitors else configured
     try:
         transcript = transcribe_audio(
             inputs.audio,
@@ -138,7 +143,7 @@ def _one_call(
             blobs=deps.blobs,
             speech=settings.speech,
             tenant=settings.tenant,
-            competitors=configured,
+            competitors=asr_names,
             progress=observer.step,
         )
         observer.step("analyze", completed=0, total=1)

@@ -25,13 +25,23 @@ from dealtalk.transcription.protocols import CallContext, CallTranscriber
 from dealtalk.transcription.teams_source import teams_call_transcript
 from dealtalk.transcription.vtt import VttError, parse_vtt
 
-__all__ = ["build_transcribe_stage", "call_context", "stage_version", "transcribe_audio"]
+__all__ = [
+    "CompetitorsForMeeting",
+    "build_transcribe_stage",
+    "call_context",
+    "stage_version",
+    "transcribe_audio",
+]
 
 logger = logging.getLogger(__name__)
 
 # Privacy at the stage's exit (``gdpr.consent.TranscriptGuard``): the transcript and meeting without the
 # people who were erased or did not consent, before anything is stored or analysed.
 TranscriptGuard = Callable[[str, TranscriptDoc, MeetingInfo], tuple[TranscriptDoc, MeetingInfo]]
+
+# The competitor names a call's ASR should expect, most likely first, from its meeting (the composition root
+# resolves the meeting's opportunity for its own competitors; see ``ModelsAndClients.hotword_competitors``).
+CompetitorsForMeeting = Callable[[MeetingInfo], tuple[str, ...]]
 
 # Teams puts at most this many people in a call we still diarize with a fixed speaker count.
 _MAX_SPEAKER_HINT = 8
@@ -55,7 +65,9 @@ def call_context(
         source = "meeting.locale" if language else None
     count = len(participants)
     known = 2 <= count <= _MAX_SPEAKER_HINT
-    vocabulary = tuple(dict.fromkeys((*tenant.vocabulary, *competitors, *(p.name for p in participants))))
+    # Most likely first (the ASR keeps as many as fit its prompt): the people in the call, the tenant's own
+    # terms, then the competitors in the caller's order.
+    vocabulary = tuple(dict.fromkeys((*(p.name for p in participants), *tenant.vocabulary, *competitors)))
     return CallContext(
         call_id=recording_id,
         participants=participants,
@@ -167,7 +179,7 @@ def build_transcribe_stage(
     blobs: BlobStore,
     speech: SpeechSettings,
     tenant: TenantSettings,
-    competitors: tuple[str, ...] = (),
+    competitors: CompetitorsForMeeting | None = None,
     progress: ProgressHook | None = None,
     guard: TranscriptGuard | None = None,
 ) -> Stage[AudioStored, TranscriptReady]:
@@ -180,7 +192,7 @@ def build_transcribe_stage(
             blobs=blobs,
             speech=speech,
             tenant=tenant,
-            competitors=competitors,
+            competitors=competitors(event.meeting) if competitors is not None else (),
             progress=progress,
             guard=guard,
         )

@@ -100,3 +100,14 @@ def test_a_crm_down_from_the_start_leaves_the_configured_names(caplog: pytest.Lo
 def test_without_a_crm_only_the_configured_names() -> None:
     assert CompetitorNames((" Hago", "ISS", "hago", ""), None, ttl_s=60)("x") == ("Hago", "ISS")
     assert merge_names(["a", "B"], ["A", " c "]) == ("a", "B", "c")
+
+
+def test_ranked_names_put_the_opportunitys_own_first_for_the_asr() -> None:
+    crm = FakeCrm()
+    crm.table = ["Cleanfix", "Vlekvrij", "Glansrijk"]
+    names = CompetitorNames(("Hago",), crm, ttl_s=3600, clock=Clock())
+    assert names.ranked(DELTAZORG) == ("Vlekvrij", "Hago", "Cleanfix", "Glansrijk")
+    assert names.ranked(None) == ("Hago", "Cleanfix", "Vlekvrij", "Glansrijk")
+    # The insights' set is the same names, the configured ones first.
+    assert set(names(DELTAZORG)) == set(names.ranked(DELTAZORG))
+    assert CompetitorNames(("Hago",), None, ttl_s=3600).ranked(DELTAZORG) == ("Hago",)
