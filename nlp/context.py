@@ -22,7 +22,7 @@ from importlib import resources
 from typing import Any
 
 from dealtalk.nlp.detect import Detector, Finding, RiskFinding
-from dealtalk.nlp.engagement import EngagementOptions, customer_engagement, minimal_answers
+from dealtalk.nlp.engagement import EngagementOptions, customer_engagement, evasive_turns
 from dealtalk.nlp.rules import COMPETITOR, compile_pattern
 from dealtalk.nlp.text import is_question, sentences, word_count
 
@@ -161,10 +161,10 @@ def _engagement(
                 found[index] = replace(finding, risks=kept)
         return
     evidence = (
-        f"minimal answer; over the call the customer said {verdict.customer_talk_share:.0%} of the words, "
-        f"median answer {verdict.median_answer_words:.0f} words"
+        f"evasive turn; over the call the customer said {verdict.customer_talk_share:.0%} of the words, "
+        f"median turn {verdict.median_customer_words:.0f} words"
     )
-    for index in minimal_answers(texts, roles, options.engagement):
+    for index in evasive_turns(texts, roles, options.engagement):
         if (
             found[index].risks
             or _ENGAGEMENT in detector.rules.match(texts[index], sentences(texts[index])).vetoed

@@ -9,7 +9,7 @@ import pytest
 from dealtalk.nlp.baseline import LexiconBaseline
 from dealtalk.nlp.context import QuestionAnswers, load_question_answers, refine_call
 from dealtalk.nlp.detect import Detector, Finding
-from dealtalk.nlp.engagement import customer_engagement, minimal_answers
+from dealtalk.nlp.engagement import customer_engagement, evasive_turns
 from dealtalk.nlp.evaluation import RulesOnly
 from dealtalk.nlp.rules import RuleSet, load_rules
 from dealtalk.nlp.text import sentences
@@ -126,10 +126,33 @@ def test_engagement_comes_from_the_call_not_one_turn() -> None:
         [t for _, t in DISENGAGED_EN], [r for r, _ in DISENGAGED_EN], [False] * len(DISENGAGED_EN)
     )
     assert disengaged.disengaged and disengaged.median_answer_words <= 2
-    assert minimal_answers([t for _, t in DISENGAGED_EN], [r for r, _ in DISENGAGED_EN]) == [1, 3, 5, 7]
+    assert evasive_turns([t for _, t in DISENGAGED_EN], [r for r, _ in DISENGAGED_EN]) == [1, 3, 5, 7]
 
 
-def test_disengaged_call_marks_minimal_answers_and_engaged_call_none(
+# No question marks (as ASR writes it), the customer says little in every turn, the seller carries the call.
+QUIET_NL = [
+    ("seller", "goedemiddag ik wilde even bijpraten over het onderhoud van het groen rond jullie kantoor"),
+    ("customer", "ja"),
+    (
+        "seller",
+        "we zagen dat de hagen dit jaar twee keer extra gesnoeid moesten worden en dat wilden we bespreken",
+    ),
+    ("customer", "oké prima"),
+    ("seller", "voor volgend jaar stellen we een vast schema voor met vier rondes en een winterbeurt erbij"),
+    ("customer", "weet ik niet hoor"),
+    ("seller", "we kunnen ook eerst langskomen om het samen te bekijken met uw facilitair manager"),
+    ("customer", "stuur het maar"),
+]
+
+
+def test_a_quiet_customer_side_is_disengaged_without_question_marks() -> None:
+    texts, roles = [t for _, t in QUIET_NL], [r for r, _ in QUIET_NL]
+    verdict = customer_engagement(texts, roles, [False] * len(texts))
+    assert verdict.disengaged and verdict.questions == 0 and verdict.median_customer_words <= 3
+    assert evasive_turns(texts, roles) == [1, 3, 5, 7]
+
+
+def test_disengaged_call_marks_evasive_turns_and_engaged_call_none(
     detector: Detector, qa: QuestionAnswers
 ) -> None:
     engaged = _call(detector, qa, ENGAGED_NL)
