@@ -35,8 +35,44 @@ from dealtalk.nlp.rules import load_rules
 from dealtalk.nlp.text import sentences
 
 SEED = 20261116
-VERSION = "heads-4"
-TRAIN_FILES = ("nlp/data/train.jsonl", "nlp/data/holdout.jsonl", "nlp/data/holdout2.jsonl")
+VERSION = "heads-5"
+TRAIN_FILES = (
+    "nlp/data/train.jsonl",
+    "nlp/data/holdout.jsonl",
+    "nlp/data/holdout2.jsonl",
+    "nlp/data/train_blind/utterances.jsonl",
+)
+# Whole calls whose turns train the heads too (written blind to the rules, issue 13's second round).
+TRAIN_CALLS = ("nlp/data/train_blind/calls",)
+# A call-level pattern, not a property of one turn ("okay" is evasive only in a call that is): the context
+# step decides it (nlp/engagement.py), so call turns do not teach it to the heads.
+CALL_ONLY_LABELS = frozenset({"low_engagement"})
+
+
+def call_turns(folder: Path) -> list[Utterance]:
+    """The labelled turns of the whole calls in ``folder`` as utterances (their call-level labels left out)."""
+    import json
+
+    turns: list[Utterance] = []
+    for path in sorted(folder.glob("*.json")):
+        call = json.loads(path.read_text(encoding="utf-8"))
+        for index, segment in enumerate(call["segments"]):
+            risks = tuple(r for r in segment["risks"] if r not in CALL_ONLY_LABELS)
+            language = segment.get("language") or call["language"]
+            turns.append(
+                Utterance(
+                    f"{call['call_id']}-{index}",
+                    language,
+                    segment["role"],
+                    segment["text"],
+                    segment["sentiment"],
+                    risks,
+                    bool(segment["action_item"]),
+                )
+            )
+    return turns
+
+
 RULE_FEATURE_DROPOUT = 0.5
 
 
@@ -69,6 +105,7 @@ def _oof_threshold(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--train", type=Path, nargs="+", default=[Path(f) for f in TRAIN_FILES])
+    parser.add_argument("--train-calls", type=Path, nargs="*", default=[Path(f) for f in TRAIN_CALLS])
     parser.add_argument("--out", type=Path, default=Path("nlp/weights/heads.npz"))
     parser.add_argument("--c", type=float, default=4.0, help="inverse regularisation strength")
     parser.add_argument(
@@ -79,6 +116,7 @@ def main() -> None:
 
     settings = Settings.load()
     written = [u for path in args.train for u in read_dataset(path)]
+    written += [u for folder in args.train_calls for u in call_turns(folder)]
     # Each utterance also as ASR writes it (no capitals or punctuation, a filler, sometimes a false start).
     utterances: list[Utterance] = list(written)
     groups_list = list(range(len(written)))
@@ -131,7 +169,8 @@ def main() -> None:
     print(f"{'action_item':30s} positives {int(action_y.sum()):3d} threshold {action_threshold:.3f}")
 
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    train_sha = hashlib.sha256(b"".join(path.read_bytes() for path in args.train)).hexdigest()
+    call_files = [path for folder in args.train_calls for path in sorted(folder.glob("*.json"))]
+    train_sha = hashlib.sha256(b"".join(path.read_bytes() for path in (*args.train, *call_files))).hexdigest()
     np.savez_compressed(
         args.out,
         risk_labels=np.array(RISK_LABELS),
