@@ -33,7 +33,9 @@ def test_duplicates_blanks_and_spacing_are_cleaned() -> None:
     names=st.lists(st.text(alphabet="abcdefgh ", min_size=0, max_size=20), max_size=40),
     budget=st.integers(min_value=0, max_value=30),
 )
-def test_the_prompt_stays_in_budget_and_starts_with_the_first_name_that_fits(names: list[str], budget: int) -> None:
+def test_the_prompt_stays_in_budget_and_starts_with_the_first_name_that_fits(
+    names: list[str], budget: int
+) -> None:
     prompt = hotword_prompt(names, _words, budget)
     cleaned = [" ".join(n.split()) for n in names if n.split()]
     fitting = [n for n in cleaned if _words(n) <= budget]
