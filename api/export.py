@@ -28,6 +28,7 @@ EXPORT_COLUMNS = (
     "owner_id",
     "quote",
     "explanation",
+    "evidence_quality",
 )
 _ROWS_PER_CHUNK = 2000
 
@@ -80,6 +81,7 @@ def parquet_chunks(rows: Iterable[dict[str, Any]]) -> Iterator[bytes]:
             ("owner_id", pa.string()),
             ("quote", pa.string()),
             ("explanation", pa.string()),
+            ("evidence_quality", pa.float64()),
         ]
     )
     sink = io.BytesIO()

@@ -209,6 +209,7 @@ _RISK_COLUMNS = (
     RiskRow.segment_index,
     RiskRow.source,
     RiskRow.explanation,
+    RiskRow.evidence_quality,
 )
 
 

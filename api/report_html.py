@@ -16,6 +16,7 @@ from html import escape
 from dealtalk.api.report_i18n import RISK_NAMES, TEXT, ui_language
 from dealtalk.api.report_svg import sentiment_svg, talk_share_svg, timeline_svg
 from dealtalk.contracts.documents import CallResult
+from dealtalk.contracts.evidence import heard_badly
 from dealtalk.pipeline.report import format_time
 from dealtalk.pipeline.report_data import kpi_checks, speaker_colours
 
@@ -30,7 +31,7 @@ h1{font-size:1.4rem;margin-bottom:.2rem}h2{font-size:1.1rem;margin-top:2rem;bord
 table{border-collapse:collapse;width:100%}td,th{padding:.3rem .5rem;border-bottom:1px solid #eee;text-align:left;
 vertical-align:top}.high{color:#b00020;font-weight:600}.medium{color:#a35c00}.low{color:#00639b}
 .seg{margin:.2rem 0;scroll-margin-top:1rem}.seg:target{outline:2px solid #b00020}.t{color:#666;
-font-variant-numeric:tabular-nums}.hl{background:#fff3c4}.positive{color:#1b7f3a}.negative{color:#b00020}
+font-variant-numeric:tabular-nums}.hl{background:#fff3c4}.badly-heard{color:#8a5300;font-style:italic}.positive{color:#1b7f3a}.negative{color:#b00020}
 .score{font-size:2rem;font-weight:700}.hint{color:#666;font-size:.85rem;margin:.2rem 0}
 svg{width:100%;height:auto;display:block}svg .grid{stroke:#e5e5e5}svg .tick{font-size:11px;fill:#666}
 svg .lane{font-size:12px;fill:#333}svg .bar{font-size:13px;fill:#fff;font-weight:600}
@@ -97,7 +98,10 @@ def _kpi_table(result: CallResult, ui: str) -> list[str]:
             f"<td>{verdict}</td></tr>"
         )
     colours = speaker_colours(result)
-    rows.append(f"</table><table><tr><th></th><th>{text['talk_share']}</th><th>wpm</th><th>?</th></tr>")
+    rows.append(
+        f"</table><table><tr><th></th><th>{text['talk_share']}</th><th>wpm</th><th>?</th>"
+        f"<th>{text['heard']}</th></tr>"
+    )
     for speaker in result.speakers:
         kpis = result.kpis.per_speaker.get(speaker.id)
         if kpis is None:
@@ -105,7 +109,8 @@ def _kpi_table(result: CallResult, ui: str) -> list[str]:
         rows.append(
             f"<tr><td><span class='chip' style='background:{colours[speaker.id]}'></span>{escape(speaker.name)} "
             f"({text.get(speaker.role, speaker.role)})</td><td>{kpis.talk_ratio:.0%}</td>"
-            f"<td>{kpis.words_per_minute:.0f}</td><td>{kpis.questions}</td></tr>"
+            f"<td>{kpis.words_per_minute:.0f}</td><td>{kpis.questions}</td>"
+            f"<td{_badly(kpis.transcript_quality)}>{kpis.transcript_quality:.2f}</td></tr>"
         )
     rows.append("</table>")
     return rows
@@ -126,7 +131,8 @@ def _risks(result: CallResult, ui: str) -> list[str]:
             f"<tr class='risk'><td class='t'><a href='#s{risk.segment_index}'>{format_time(risk.start)}</a></td>"
             f"<td>{escape(names.get(risk.type, risk.type))}</td>"
             f"<td class='{risk.severity}'>{text[risk.severity]} ({risk.confidence:.2f})</td>"
-            f"<td>{escape(speakers.get(risk.speaker, risk.speaker))}</td><td>“{escape(risk.quote)}”</td></tr>"
+            f"<td>{escape(speakers.get(risk.speaker, risk.speaker))}</td><td>“{escape(risk.quote)}”"
+            f"{_heard_note(risk.evidence_quality, text)}</td></tr>"
         )
     rows.append("</table>")
     return rows
@@ -147,10 +153,21 @@ def _actions(result: CallResult, ui: str) -> list[str]:
         rows.append(
             f"<tr><td class='t'><a href='#s{item.segment_index}'>{format_time(item.start)}</a></td>"
             f"<td>{escape(speakers.get(item.owner or '', item.owner or ''))}</td><td>{due}</td>"
-            f"<td>{escape(item.text)}</td></tr>"
+            f"<td>{escape(item.text)}{_heard_note(item.evidence_quality, text)}</td></tr>"
         )
     rows.append("</table>")
     return rows
+
+
+def _badly(quality: float) -> str:
+    return " class='badly-heard'" if heard_badly(quality) else ""
+
+
+def _heard_note(quality: float, text: dict[str, str]) -> str:
+    # A quote from badly heard audio may not be what was said: the manager should listen before acting on it.
+    if not heard_badly(quality):
+        return ""
+    return f" <span class='badly-heard'>({escape(text['heard_badly'])}; {quality:.2f})</span>"
 
 
 def _transcript(result: CallResult, ui: str) -> list[str]:

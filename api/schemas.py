@@ -77,6 +77,7 @@ class RiskSignal(BaseModel):
                     "segment_index": 17,
                     "source": "union",
                     "explanation": "price too high",
+                    "evidence_quality": 0.93,
                     "opportunity_id": "680f89c8-b972-592e-9050-7e61dacce2d0",
                     "account_name": "Gemeente Zuidhaven",
                     "owner_id": "90509188-33d5-55c7-979b-e2fc3b23f163",
@@ -98,6 +99,8 @@ class RiskSignal(BaseModel):
     segment_index: int
     source: str
     explanation: str
+    # How well the quoted segment was heard, 0..1: below 0.5 the quote may not be what was said.
+    evidence_quality: float
     opportunity_id: str | None
     account_name: str | None
     owner_id: str | None

@@ -49,10 +49,10 @@ from bench.speech_synth import (  # noqa: E402
     write_call,
 )
 from dealtalk.contracts.documents import TranscriptDoc  # noqa: E402
+from dealtalk.contracts.evidence import evidence_quality, speaker_quality  # noqa: E402
 from dealtalk.transcription.audio import decode_audio  # noqa: E402
 from dealtalk.transcription.engine import SpeechEngine  # noqa: E402
 from dealtalk.transcription.protocols import CallContext  # noqa: E402
-from dealtalk.transcription.quality import evidence_quality, speaker_quality  # noqa: E402
 
 NON_SPEECH = ("silence", "white-noise", "pink-noise", "music", "hold-tone")
 
@@ -155,7 +155,7 @@ def run_case(
         evidence=doc.language_evidence or "",
         segment_languages=",".join(sorted({s.language for s in doc.segments})),
         quality=_segment_quality(doc, reference, lang) if case.text else (),
-        speaker_quality=tuple(sorted(speaker_quality(doc).values())),
+        speaker_quality=tuple(sorted(speaker_quality(doc.segments).values())),
         anchor_errors=anchor_errors,
         anchor_language=anchor_language,
         anchor_seconds=anchor_seconds,

@@ -12,7 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.speech_metrics import WordErrors
-from dealtalk.transcription.quality import BADLY_HEARD, CLEARLY_HEARD
+from dealtalk.contracts.evidence import CLEARLY_HEARD
+
+# The report's lower bin edge: it shows that segments below it are no worse heard than those just above.
+LOW_BIN = 0.5
 
 __all__ = ["Result", "pct", "report"]
 
@@ -130,8 +133,8 @@ def _target_rows(r: Result) -> list[tuple[str, str, str, str, str]]:
 
 def _quality_rows(results: list[Result]) -> list[str]:
     buckets: list[tuple[str, Callable[[float], bool]]] = [
-        (f"< {BADLY_HEARD}", lambda q: q < BADLY_HEARD),
-        (f"{BADLY_HEARD}–{CLEARLY_HEARD}", lambda q: BADLY_HEARD <= q < CLEARLY_HEARD),
+        (f"< {LOW_BIN}", lambda q: q < LOW_BIN),
+        (f"{LOW_BIN}–{CLEARLY_HEARD}", lambda q: LOW_BIN <= q < CLEARLY_HEARD),
         (f"≥ {CLEARLY_HEARD}", lambda q: q >= CLEARLY_HEARD),
     ]
     out = []

@@ -153,7 +153,7 @@ class SentimentDoc(_Doc):
 
 
 class SegmentQuality(_Doc):
-    """How well a segment was heard, from Whisper's own scores (``transcription.quality.evidence_quality``)."""
+    """How well a segment was heard, from Whisper's own scores (``transcription/quality.py``)."""
 
     # Mean token log-probability of the decoding the words came from (weighted by word duration).
     avg_logprob: float
@@ -209,6 +209,8 @@ class SpeakerKpisDoc(_Doc):
     questions: int = Field(ge=0)
     talk_time_s: float = Field(default=0.0, ge=0.0)
     interruptions: int = Field(default=0, ge=0)
+    # How well this speaker was heard over the call, 0..1 (``contracts.evidence.speaker_quality``).
+    transcript_quality: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
 class CallKpisDoc(_Doc):
@@ -239,6 +241,9 @@ class RiskDoc(_Doc):
     # Which detector raised it ("rule", "model", "rule+model") and the evidence in a few words.
     source: str = ""
     explanation: str = ""
+    # How well the quoted segment was heard, 0..1 (``contracts.evidence``): below 0.7 the confidence is
+    # lowered, below 0.5 reports mark the quote as heard badly.
+    evidence_quality: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
 class ActionItemDoc(_Doc):
@@ -247,6 +252,8 @@ class ActionItemDoc(_Doc):
     due: date | None = None
     start: float
     segment_index: int = Field(ge=0)
+    # How well its segment was heard, 0..1, as on ``RiskDoc``.
+    evidence_quality: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
 class EntityDoc(_Doc):

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from dealtalk.contracts.documents import CallKpisDoc, KpisDoc, SegmentDoc, SpeakerKpisDoc
+from dealtalk.contracts.evidence import speaker_quality
 from dealtalk.nlp.text import is_question, sentences, word_count
 
 __all__ = ["KpiOptions", "Turn", "compute_kpis", "turns_of"]
@@ -127,6 +128,7 @@ def compute_kpis(
 
     questions = {spk: sum(is_question(s.text) for seg in segs for s in sentences(seg.text)) for spk, segs in
                  by_speaker.items()}  # fmt: skip
+    heard = speaker_quality(spoken)
     per_speaker: dict[str, SpeakerKpisDoc] = {}
     for spk, segs in by_speaker.items():
         minutes = talk[spk] / 60.0
@@ -140,6 +142,7 @@ def compute_kpis(
             questions=questions[spk],
             talk_time_s=talk[spk],
             interruptions=interruptions[spk],
+            transcript_quality=heard.get(spk, 1.0),
         )
 
     intervals = [(s.start, s.end) for s in spoken]

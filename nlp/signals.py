@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from dealtalk.contracts.documents import ActionItemDoc, RiskDoc, SegmentDoc
+from dealtalk.contracts.evidence import discounted_confidence, evidence_quality
 from dealtalk.nlp.dates import find_dates
 from dealtalk.nlp.detect import Finding, RiskFinding
 from dealtalk.nlp.text import Sentence
@@ -88,6 +89,8 @@ def risk_signals(
     options = options or SignalOptions()
     raw: list[tuple[int, RiskFinding, RiskDoc]] = []
     for index, (segment, finding) in enumerate(zip(segments, findings, strict=True)):
+        # Badly heard words make weak evidence: the confidence shrinks with the segment's quality.
+        quality = evidence_quality(segment)
         for risk in finding.risks:
             start_char, end_char = _span(segment, finding, risk.sentence, options.max_quote_sentences)
             start, end = _times(segment, start_char, end_char)
@@ -98,7 +101,7 @@ def risk_signals(
             doc = RiskDoc(
                 type=risk.label,
                 severity=severity,
-                confidence=round(min(1.0, max(0.0, risk.confidence)), 3),
+                confidence=round(discounted_confidence(min(1.0, max(0.0, risk.confidence)), quality), 3),
                 speaker=segment.speaker,
                 start=round(start, 3),
                 end=round(end, 3),
@@ -106,6 +109,7 @@ def risk_signals(
                 segment_index=index,
                 source=risk.source,
                 explanation=f"{_LABEL_NAMES_EN[risk.label]}: {risk.evidence}",
+                evidence_quality=round(quality, 3),
             )
             raw.append((index, risk, doc))
     merged: list[RiskDoc] = []
@@ -156,6 +160,7 @@ def action_items(
                 due=dates[0].value if dates else None,
                 start=round(start, 3),
                 segment_index=index,
+                evidence_quality=round(evidence_quality(segment), 3),
             )
         )
     return items

@@ -11,6 +11,7 @@ from rich.text import Text
 
 from dealtalk.contracts.documents import CallResult
 from dealtalk.contracts.events import CallPublished
+from dealtalk.contracts.evidence import heard_badly
 
 __all__ = ["format_time", "render_call"]
 
@@ -47,7 +48,8 @@ def render_call(
 def _speakers(result: CallResult) -> Table:
     table = Table(title="Speakers", title_justify="left", expand=True)
     # Short columns keep their width; the last one takes what is left (an 80-column terminal included).
-    for column in ("id", "name", "role", "talk", "wpm", "questions"):
+    # "heard": how well the ASR heard this speaker (0..1); below 0.5 their quotes may not be what was said.
+    for column in ("id", "name", "role", "talk", "wpm", "questions", "heard"):
         table.add_column(column, no_wrap=True)
     table.add_column("sentiment", ratio=1)
     for speaker in result.speakers:
@@ -63,6 +65,7 @@ def _speakers(result: CallResult) -> Table:
             f"{kpis.talk_ratio:.0%}" if kpis else "-",
             f"{kpis.words_per_minute:.0f}" if kpis else "-",
             str(kpis.questions) if kpis else "-",
+            _heard_cell(kpis.transcript_quality) if kpis else Text("-"),
             Text(f"{mood} ({sum(labels.values())} seg.)", style=_SENTIMENT_STYLE.get(mood, "")),
         )
     return table
@@ -81,9 +84,22 @@ def _risks(result: CallResult) -> Table:
                 (risk.severity, _SEVERITY_STYLE[risk.severity]),
                 f" · {risk.confidence:.2f}",
             ),
-            Text.assemble((names.get(risk.speaker, risk.speaker), "bold"), f": “{risk.quote}”"),
+            Text.assemble(
+                (names.get(risk.speaker, risk.speaker), "bold"),
+                f": “{risk.quote}”",
+                _badly_heard(risk.evidence_quality),
+            ),
         )
     return table
+
+
+def _heard_cell(quality: float) -> Text:
+    return Text(f"{quality:.2f}", style="bold yellow" if heard_badly(quality) else "")
+
+
+def _badly_heard(quality: float) -> tuple[str, str]:
+    # The quote may not be what was said: say so beside it, so the manager listens before acting on it.
+    return (f"  (heard badly, {quality:.2f}: listen)", "yellow") if heard_badly(quality) else ("", "")
 
 
 def _actions(result: CallResult) -> Table:
@@ -97,7 +113,7 @@ def _actions(result: CallResult) -> Table:
             format_time(item.start),
             names.get(item.owner or "", item.owner or "-"),
             item.due.isoformat() if item.due else "-",
-            item.text,
+            Text.assemble(item.text, _badly_heard(item.evidence_quality)),
         )
     return table
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from dealtalk.contracts.documents import ActionItemDoc, CallResult, RiskDoc, SpeakerDoc
+from dealtalk.contracts.evidence import heard_badly
 
 __all__ = [
     "action_item_lines",
@@ -18,6 +19,7 @@ __all__ = [
     "describe_call",
     "risk_lines",
     "seller_talk_ratio",
+    "speaker_quality_line",
 ]
 
 _SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
@@ -62,13 +64,23 @@ def _ordered_risks(risks: Iterable[RiskDoc]) -> list[RiskDoc]:
     return sorted(risks, key=lambda r: (_SEVERITY_ORDER[r.severity], r.start))
 
 
+def _heard(quality: float) -> str:
+    # A quote from badly heard audio may not be what was said: the manager should listen before acting.
+    return (
+        f" [heard badly: audio quality {quality:.2f}, listen to the recording]"
+        if heard_badly(quality)
+        else ""
+    )
+
+
 def risk_lines(result: CallResult) -> list[str]:
-    """One line per risk, most severe first: severity, type, time span, speaker, confidence and the quote."""
+    """One line per risk, most severe first: severity, type, time span, speaker, confidence and the quote
+    (marked when the audio it came from was heard badly)."""
     speakers = {s.id: s for s in result.speakers}
     return [
         f"[{risk.severity}] {risk.type} at {clock(risk.start)}-{clock(risk.end)}, "
         f"{_speaker_label(risk.speaker, speakers)}, confidence {risk.confidence:.2f}: "
-        f"\u201c{risk.quote}\u201d"
+        f"\u201c{risk.quote}\u201d{_heard(risk.evidence_quality)}"
         for risk in _ordered_risks(result.risks)
     ]
 
@@ -79,7 +91,18 @@ def _action_item_line(item: ActionItemDoc, speakers: dict[str, SpeakerDoc]) -> s
         details.append(f"owner {_speaker_label(item.owner, speakers)}")
     if item.due:
         details.append(f"due {item.due.isoformat()}")
-    return f"{item.text} ({', '.join(details)})"
+    return f"{item.text} ({', '.join(details)}){_heard(item.evidence_quality)}"
+
+
+def speaker_quality_line(result: CallResult) -> str | None:
+    """How well each speaker was heard ("Transcript quality: Eva 0.91, Marco 0.43 (heard badly)"), or None."""
+    speakers = {s.id: s for s in result.speakers}
+    parts = [
+        f"{speakers[spk].name if spk in speakers else spk} {kpis.transcript_quality:.2f}"
+        + (" (heard badly)" if heard_badly(kpis.transcript_quality) else "")
+        for spk, kpis in sorted(result.kpis.per_speaker.items())
+    ]
+    return f"Transcript quality: {', '.join(parts)}" if parts else None
 
 
 def action_item_lines(result: CallResult) -> list[str]:
@@ -132,6 +155,9 @@ def describe_call(result: CallResult, *, report_url: str | None, limit: int) -> 
         facts.append(f"customer sentiment {tone[0]} ({tone[1]:+.2f})")
     facts.append(f"{len(result.risks)} risk signal(s)")
     lines.append(", ".join(facts))
+    heard = speaker_quality_line(result)
+    if heard:
+        lines.append(heard)
     risks = risk_lines(result)
     if risks:
         lines += ["", "Risks:", *(f"- {line}" for line in risks)]

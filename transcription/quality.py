@@ -3,12 +3,8 @@
 Whisper base on generated Dutch produces fluent-looking nonsense ("het budget mogen faciliteren diemsten")
 with low scores: a mean word probability around 0.5 and a mean token log-probability around -0.8. A segment's
 ``SegmentQuality.score`` combines both with the no-speech probability into one figure from 0 (heard badly) to 1
-(heard clearly); ``bench/speech_quality.py`` shows that segments with low scores are the ones with high word
-error rates. Insights quoting a segment take its score into account with ``discounted_confidence``.
-
-Usage (insight stage)::
-
-    confidence = discounted_confidence(confidence, evidence_quality(transcript.segments[risk.segment_index]))
+(heard clearly). What the score does downstream (evidence quality of insights, per-speaker quality, the
+badly-heard mark) is in ``contracts/evidence.py``.
 """
 
 from __future__ import annotations
@@ -16,23 +12,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from dealtalk.contracts.documents import SegmentDoc, SegmentQuality, TranscriptDoc
+from dealtalk.contracts.documents import SegmentQuality
 from dealtalk.transcription.assign import TimedWord
 
-__all__ = [
-    "BADLY_HEARD",
-    "CLEARLY_HEARD",
-    "discounted_confidence",
-    "evidence_quality",
-    "quality_score",
-    "segment_quality",
-    "speaker_quality",
-]
-
-# Below this score a segment counts as badly heard (reports mark it; its insights lose confidence).
-BADLY_HEARD = 0.5
-# At or above this score a segment counts as clearly heard: insights keep their confidence.
-CLEARLY_HEARD = 0.7
+__all__ = ["quality_score", "segment_quality"]
 
 
 def quality_score(avg_logprob: float, no_speech_prob: float, word_probability: float) -> float:
@@ -61,33 +44,3 @@ def segment_quality(words: Sequence[TimedWord]) -> SegmentQuality | None:
         word_probability=round(word_probability, 4),
         score=round(quality_score(avg_logprob, no_speech, word_probability), 4),
     )
-
-
-def evidence_quality(segment: SegmentDoc) -> float:
-    """How well ``segment`` was heard, 0..1.
-
-    A segment without ASR scores (a Teams transcript taken as is) gets the mean probability of its words
-    that were measured, or 1.0 (not discounted) when there are none.
-    """
-    if segment.quality is not None:
-        return segment.quality.score
-    measured = [word.probability for word in segment.words if not word.estimated]
-    return sum(measured) / len(measured) if measured else 1.0
-
-
-def discounted_confidence(confidence: float, quality: float) -> float:
-    """An insight's confidence lowered for the quality of the audio it came from.
-
-    Clearly heard segments (``quality >= CLEARLY_HEARD``) keep it; below, it shrinks in proportion.
-    """
-    return confidence * min(1.0, max(0.0, quality) / CLEARLY_HEARD)
-
-
-def speaker_quality(doc: TranscriptDoc) -> dict[str, float]:
-    """Per speaker id, the quality of their transcript: ``evidence_quality`` weighted by segment duration."""
-    totals: dict[str, tuple[float, float]] = {}
-    for segment in doc.segments:
-        weight = max(segment.end - segment.start, 0.01)
-        score, seen = totals.get(segment.speaker, (0.0, 0.0))
-        totals[segment.speaker] = (score + weight * evidence_quality(segment), seen + weight)
-    return {speaker: round(score / seen, 4) for speaker, (score, seen) in totals.items()}

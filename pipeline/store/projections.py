@@ -160,6 +160,7 @@ def _save_insights(session: Session, ready: InsightsReady, doc: InsightsDoc, *, 
             segment_index=r.segment_index,
             source=r.source,
             explanation=r.explanation,
+            evidence_quality=r.evidence_quality,
         )
         for r in doc.risks
     )

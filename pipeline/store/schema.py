@@ -204,6 +204,8 @@ class RiskRow(Base):
     segment_index: Mapped[int] = mapped_column(Integer)
     source: Mapped[str] = mapped_column(String(32))
     explanation: Mapped[str] = mapped_column(Text)
+    # How well the quoted segment was heard, 0..1 (``contracts.evidence``); below 0.5 it was heard badly.
+    evidence_quality: Mapped[float] = mapped_column(Float, server_default="1.0")
 
 
 class ActionItemRow(Base):

@@ -94,6 +94,7 @@ def seed_call(
                 end=9.0,
                 quote="tot het derde kwartaal",
                 segment_index=1,
+                evidence_quality=0.42,
             ),
         ),
         action_items=(),

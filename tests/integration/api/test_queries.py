@@ -58,6 +58,11 @@ def test_pages_cover_every_call_and_risk_once(client: TestClient) -> None:
     assert [c["call_id"] for c in calls] == ["u0", "b1", "b0", "z3", "z2", "z1", "z0"]
     risks = _all_pages(client, "/risks", page_size=4)
     assert len(risks) == 14 and len({r["id"] for r in risks}) == 14
+    # How well each quote was heard travels with it: an analyst can leave out the badly heard ones.
+    assert {(r["type"], r["evidence_quality"]) for r in risks} == {
+        ("budget_constraint", 1.0),
+        ("timeline_slip", 0.42),
+    }
 
 
 @pytest.mark.parametrize(
@@ -101,6 +106,7 @@ def test_exports_stream_every_matching_row(client: TestClient) -> None:
     response = client.get("/risks/export", params={"format": "csv", "owner_id": EVA})
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert len(rows) == 8 and {r["owner_id"] for r in rows} == {EVA}
+    assert {r["evidence_quality"] for r in rows} == {"1.0", "0.42"}
     parquet = client.get("/risks/export", params={"format": "parquet", "type": "budget_constraint"})
     table = pq.read_table(io.BytesIO(parquet.content))
     assert table.num_rows == 7 and set(table.column("type").to_pylist()) == {"budget_constraint"}

@@ -129,3 +129,44 @@ def test_each_risk_is_a_marker_on_the_timeline_linking_to_its_moment() -> None:
     markers = re.findall(r"<a href='(#s\d+)' class='risk-marker'", page)
     assert markers == ["#s1"]
     assert "id='s1'" in page and "<p class='seg hl' id='s1'>" in page
+
+
+def test_a_badly_heard_quote_and_speaker_are_marked() -> None:
+    from dealtalk.publisher.report_text import describe_call
+
+    call = _call("nl")
+    badly = call.model_copy(
+        update={
+            "risks": (call.risks[0].model_copy(update={"evidence_quality": 0.3, "confidence": 0.39}),),
+            "kpis": call.kpis.model_copy(
+                update={
+                    "per_speaker": {
+                        "S1": _kpis(0.33),
+                        "S2": _kpis(0.67).model_copy(update={"transcript_quality": 0.41}),
+                    }
+                }
+            ),
+        }
+    )
+    page = render_report(badly)
+    assert "slecht verstaan: luister de opname terug" in page and "class='badly-heard'>0.41" in page
+    assert "slecht verstaan" not in render_report(call) and "heard badly" in render_report(badly, lang="en")
+    card = describe_call(badly, report_url=None, limit=4000)
+    assert "[heard badly: audio quality 0.30, listen to the recording]" in card
+    assert "Transcript quality: Eva 1.00, Piet & Co 0.41 (heard badly)" in card
+    assert "heard badly" not in describe_call(call, report_url=None, limit=4000)
+
+
+def test_the_cli_report_marks_a_badly_heard_quote_and_speaker() -> None:
+    from rich.console import Console
+
+    from dealtalk.pipeline.report import render_call
+
+    call = _call("nl")
+    badly = call.model_copy(update={"risks": (call.risks[0].model_copy(update={"evidence_quality": 0.3}),)})
+    for result, marked in ((badly, True), (call, False)):
+        console = Console(record=True, width=160)
+        render_call(console, result)
+        text = console.export_text()
+        assert ("heard badly, 0.30: listen" in text) is marked
+        assert "heard" in text  # the speakers table's column

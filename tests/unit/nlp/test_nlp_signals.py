@@ -81,3 +81,27 @@ def test_a_repetition_after_another_turn_stays_on_its_own_turn() -> None:
     findings = [finding(first, "price_objection", 0, 0.7), empty, finding(again, "price_objection", 0, 0.95)]
     signals = risk_signals(segments, findings, SEVERITY)
     assert [(s.quote, s.segment_index) for s in signals] == [(first, 0), (again, 2)]
+
+
+def test_a_badly_heard_quote_loses_confidence_and_says_how_well_it_was_heard() -> None:
+    from dealtalk.contracts.documents import SegmentQuality
+
+    text = "Het budget mogen faciliteren diemsten."
+    heard = segment("S2", 0.0, 3.0, text).model_copy(
+        update={
+            "quality": SegmentQuality(
+                avg_logprob=-0.9, no_speech_prob=0.05, word_probability=0.45, score=0.35
+            )
+        }
+    )
+    clear = heard.model_copy(
+        update={
+            "quality": SegmentQuality(
+                avg_logprob=-0.1, no_speech_prob=0.01, word_probability=0.95, score=0.92
+            )
+        }
+    )
+    badly = risk_signals([heard], [finding(text, "price_objection", 0, 0.9)], SEVERITY)[0]
+    clearly = risk_signals([clear], [finding(text, "price_objection", 0, 0.9)], SEVERITY)[0]
+    assert (clearly.confidence, clearly.evidence_quality) == (0.9, 0.92)
+    assert badly.evidence_quality == 0.35 and badly.confidence == 0.45  # 0.9 * 0.35 / 0.7
