@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import platform
 import resource
 import statistics
@@ -145,7 +146,14 @@ def main() -> None:
     ]
     header = "| measure | value | target | note |\n|---|---:|---:|---|\n"
     table = header + "".join(f"| {a} | {b} | {c} | {d} |\n" for a, b, c, d in rows)
-    machine = f"{platform.machine()}, Python {platform.python_version()}, torch importable: {torch_here}"
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    machine = (
+        f"{platform.machine()} ({os.cpu_count()} cores, load average {load}), Python "
+        f"{platform.python_version()}, torch importable: {torch_here}, commit {commit or '?'}"
+    )
     print(table)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(

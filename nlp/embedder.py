@@ -31,7 +31,9 @@ _PREFIX = "query: "
 # Longer inputs are cut: a segment's first 256 tokens carry its sentiment and risk, and attention cost is
 # quadratic in length. Long monologues are split into sentences before they get here.
 MAX_TOKENS = 256
-_TOKENS_PER_BATCH = 4096
+# Small batches run faster per segment on CPU (the activations stay in cache): 800 labelled utterances, one
+# thread, AMD EPYC: 239 segments/CPU-s at 4096 tokens per batch, 366 at 512, 307 at 128.
+_TOKENS_PER_BATCH = 512
 
 
 class Embedder(Protocol):
