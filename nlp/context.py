@@ -152,7 +152,8 @@ def _engagement(
     explicit = [
         any(r.label == _ENGAGEMENT and r.source in ("rule", "rule+model") for r in f.risks) for f in found
     ]
-    verdict = customer_engagement(texts, roles, explicit, options.engagement)
+    commitments = [finding.action for finding in found]
+    verdict = customer_engagement(texts, roles, explicit, options.engagement, commitments=commitments)
     if not verdict.disengaged:
         # A head's guess from one short turn is no engagement pattern: it goes when the call says otherwise.
         for index, finding in enumerate(found):
@@ -165,9 +166,9 @@ def _engagement(
         f"median turn {verdict.median_customer_words:.0f} words"
     )
     for index in evasive_turns(texts, roles, options.engagement):
-        if (
-            found[index].risks
-            or _ENGAGEMENT in detector.rules.match(texts[index], sentences(texts[index])).vetoed
+        # A turn with another risk can be evasive too ("not really my call, ask procurement"): both labels.
+        if any(r.label == _ENGAGEMENT for r in found[index].risks) or (
+            _ENGAGEMENT in detector.rules.match(texts[index], sentences(texts[index])).vetoed
         ):
             continue
         risk = RiskFinding(_ENGAGEMENT, None, options.engagement_confidence, "call", evidence)
