@@ -258,7 +258,8 @@ def test_asr_style_copies_drop_case_and_punctuation_and_add_a_filler(
 
 def test_a_brief_customer_who_commits_to_next_steps_stays_engaged() -> None:
     texts, roles = [t for _, t in QUIET_NL], [r for r, _ in QUIET_NL]
-    commits = [False, False, False, True, False, True, False, False]  # "oké prima" to a plan, agreeing a visit
+    # "oké prima" to the plan and agreeing to a visit commit to next steps.
+    commits = [index in (3, 5) for index in range(len(texts))]
     verdict = customer_engagement(texts, roles, [False] * len(texts), commitments=commits)
     assert verdict.customer_commitments == 2 and not verdict.disengaged
     quiet = customer_engagement(texts, roles, [False] * len(texts), commitments=[False] * len(texts))
