@@ -101,6 +101,15 @@ def test_process_writes_the_contract_json(tmp_path: Path) -> None:
     assert_call_result_contract(result)
     assert result["language"] == "en" and 44 <= result["duration_s"] <= 46
     assert len(result["speakers"]) == 3 and result["segments"]
+    # How well the evidence was heard travels with it: Whisper's scores per segment, the segment's score on
+    # each insight, each speaker's transcript quality (contracts/evidence.py).
+    segments = result["segments"]
+    assert all(0.0 <= s["quality"]["score"] <= 1.0 for s in segments)
+    for insight in (*result["risks"], *result["action_items"]):
+        assert insight["evidence_quality"] == pytest.approx(
+            segments[insight["segment_index"]]["quality"]["score"], abs=1e-3
+        )
+    assert all(0.0 <= k["transcript_quality"] <= 1.0 for k in result["kpis"]["per_speaker"].values())
 
 
 @pytest.mark.models

@@ -96,6 +96,7 @@ def test_csv_export_defuses_spreadsheet_formulas() -> None:
         "owner_id": None,
         "quote": '=HYPERLINK("http://evil")',
         "explanation": "+1",
+        "evidence_quality": 0.42,
     }
     text = b"".join(csv_chunks([row])).decode()
     assert "'=HYPERLINK" in text and "'+1" in text
