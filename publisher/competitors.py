@@ -102,10 +102,7 @@ class CompetitorNames:
 
     def __call__(self, opportunity_id: str | None = None) -> tuple[str, ...]:
         """The names for a call: configured ∪ the CRM's table ∪ the opportunity's own (when given)."""
-        if self._reader is None:
-            return self._configured
-        table = self._cached(None)
-        own = self._cached(opportunity_id.lower()) if opportunity_id else ()
+        table, own = self._from_crm(opportunity_id)
         return merge_names(self._configured, table, own)
 
     def ranked(self, opportunity_id: str | None = None) -> tuple[str, ...]:
@@ -113,11 +110,16 @@ class CompetitorNames:
 
         For the ASR's hotwords, which hold only so many names (``transcription.whisper_decoder``).
         """
+        table, own = self._from_crm(opportunity_id)
+        return merge_names(own, self._configured, table)
+
+    def _from_crm(self, opportunity_id: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The CRM's table and the opportunity's own names (both empty without a CRM)."""
         if self._reader is None:
-            return self._configured
+            return (), ()
         table = self._cached(None)
         own = self._cached(opportunity_id.lower()) if opportunity_id else ()
-        return merge_names(own, self._configured, table)
+        return table, own
 
     def _cached(self, opportunity_id: str | None) -> tuple[str, ...]:
         with self._lock:
