@@ -20,7 +20,7 @@ from dealtalk.transcription.code_switch import refit_languages
 from dealtalk.transcription.language import LanguageDecision
 from dealtalk.transcription.oom import with_smaller_batches
 from dealtalk.transcription.spoken_language import SpokenLanguageProbe
-from dealtalk.transcription.types import AsrSegment, SpeechRegion
+from dealtalk.transcription.types import AsrChunk, AsrSegment
 from dealtalk.transcription.whisper_decoder import WhisperDecoder
 
 __all__ = ["call_language", "decode_in_call_language"]
@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 def call_language(
     asr: WhisperDecoder,
     samples: npt.NDArray[np.float32],
-    chunks: Sequence[SpeechRegion],
+    chunks: Sequence[AsrChunk],
     *,
     forced: str | None,
     forced_source: str | None,
@@ -59,7 +59,7 @@ def call_language(
 def decode_in_call_language(
     asr: WhisperDecoder,
     samples: npt.NDArray[np.float32],
-    chunks: list[SpeechRegion],
+    chunks: list[AsrChunk],
     *,
     decision: LanguageDecision,
     vocabulary: Sequence[str],

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from dealtalk.transcription.types import AsrSegment, AsrWord, SpeechRegion
+from dealtalk.transcription.types import AsrChunk, AsrSegment, AsrWord, SpeechRegion
 from dealtalk.transcription.whisper_decoder import WhisperDecoder
 
 __all__ = ["ENGLISH_PRIOR", "MARGIN", "Phrase", "phrases", "refit_languages"]
@@ -106,7 +106,12 @@ def refit_languages(
     decoded: dict[str, list[list[AsrSegment]]] = {}
     for language in allowed:
         out = asr.transcribe(
-            samples, regions, language=language, vocabulary=vocabulary, batch_size=batch_size, forced=True
+            samples,
+            [AsrChunk((region,)) for region in regions],
+            language=language,
+            vocabulary=vocabulary,
+            batch_size=batch_size,
+            forced=True,
         )
         decoded[language] = [[s for s in out if r.start - 0.05 <= s.start < r.end] for r in regions]
     chosen: dict[int, list[AsrSegment]] = {}

@@ -40,9 +40,10 @@ from dealtalk.transcription.language import (
     segment_language,
 )
 from dealtalk.transcription.oom import with_smaller_batches
+from dealtalk.transcription.packing import plan_chunks
 from dealtalk.transcription.protocols import CallContext, RecognisedWords
-from dealtalk.transcription.types import AsrSegment, SpeechRegion
-from dealtalk.transcription.vad import SileroVad, plan_chunks, speech_regions
+from dealtalk.transcription.types import AsrChunk, AsrSegment, SpeechRegion
+from dealtalk.transcription.vad import SileroVad, speech_regions
 from dealtalk.transcription.voiceprint_evidence import enrol_sellers, identify_speakers
 from dealtalk.transcription.voiceprints import VoiceprintStore
 from dealtalk.transcription.whisper_decoder import WhisperDecoder
@@ -222,7 +223,7 @@ class SpeechEngine:
         return speech_regions(self.vad.probabilities(samples), duration)
 
     def _language(
-        self, samples: npt.NDArray[np.float32], chunks: list[SpeechRegion], context: CallContext
+        self, samples: npt.NDArray[np.float32], chunks: list[AsrChunk], context: CallContext
     ) -> LanguageDecision:
         forced, source = self._forced(context)
         return call_language(
@@ -238,7 +239,7 @@ class SpeechEngine:
     def _decode(
         self,
         samples: npt.NDArray[np.float32],
-        chunks: list[SpeechRegion],
+        chunks: list[AsrChunk],
         decision: LanguageDecision,
         context: CallContext,
         hook: ProgressHook,

@@ -18,7 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from dealtalk.transcription.assign import TimedWord
-from dealtalk.transcription.types import AsrSegment, AsrWord, SpeakerTurn, SpeechRegion
+from dealtalk.transcription.types import AsrChunk, AsrSegment, AsrWord, SpeakerTurn, SpeechRegion
 
 __all__ = [
     "GuardOptions",
@@ -215,7 +215,7 @@ def speech_spans(turns: Sequence[SpeakerTurn] | None, regions: Sequence[SpeechRe
 
 def guarded_words(
     segments: Sequence[AsrSegment],
-    chunks: Sequence[SpeechRegion],
+    chunks: Sequence[AsrChunk],
     speech: Sequence[SpeechRegion],
     duration_s: float,
     opts: GuardOptions = GuardOptions(),
@@ -232,7 +232,9 @@ def guarded_words(
     for segment in segments:
         if is_unlikely_speech(segment, opts) or is_known_hallucination(segment.text):
             continue
-        chunk = chunks[segment.chunk] if segment.chunk < len(chunks) else SpeechRegion(0.0, duration_s)
+        chunk: AsrChunk | SpeechRegion = (
+            chunks[segment.chunk] if segment.chunk < len(chunks) else SpeechRegion(0.0, duration_s)
+        )
         kept = collapse_repetitions(segment.words, opts.max_repeats)
         if compression_ratio("".join(w.text for w in kept)) > opts.compression_ratio_threshold:
             continue

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from dealtalk.transcription.audio import SAMPLE_RATE
 from dealtalk.transcription.language import LanguageDecision, decide_language, needs_decoding
-from dealtalk.transcription.types import SpeechRegion
+from dealtalk.transcription.packing import pack_speech
+from dealtalk.transcription.types import AsrChunk
 
 __all__ = ["SpokenLanguageProbe", "spread_windows"]
 
@@ -38,9 +38,9 @@ DECODE_TOKENS = 64
 MIN_WINDOW_S = 3.0
 
 
-def spread_windows(chunks: Sequence[SpeechRegion], count: int) -> list[SpeechRegion]:
-    """Up to ``count`` chunks evenly spread over the call, preferring chunks of at least ``MIN_WINDOW_S``."""
-    usable = [chunk for chunk in chunks if chunk.duration >= MIN_WINDOW_S] or list(chunks)
+def spread_windows(chunks: Sequence[AsrChunk], count: int) -> list[AsrChunk]:
+    """Up to ``count`` chunks evenly spread over the call, preferring chunks of at least ``MIN_WINDOW_S`` of speech."""
+    usable = [chunk for chunk in chunks if chunk.speech_s >= MIN_WINDOW_S] or list(chunks)
     if len(usable) <= count:
         return usable
     step = len(usable) / count
@@ -60,7 +60,7 @@ class SpokenLanguageProbe:
     def decide(
         self,
         samples: npt.NDArray[np.float32],
-        chunks: Sequence[SpeechRegion],
+        chunks: Sequence[AsrChunk],
         *,
         allowed: Sequence[str],
         hints: Iterable[tuple[str, str]] = (),
@@ -69,7 +69,7 @@ class SpokenLanguageProbe:
 
         Args:
             samples: the whole recording, 16 kHz mono float32.
-            chunks: the VAD's speech chunks (at most 30 s each) in time order.
+            chunks: the ASR chunks (at most 30 s of speech each) in time order.
             allowed: the tenant's languages (at least one).
             hints: ``(language, source)`` pairs known before listening.
         """
@@ -91,18 +91,12 @@ class SpokenLanguageProbe:
         logger.debug("language decision: %s (%s)", decision.language, decision.evidence)
         return decision
 
-    def _encode(self, samples: npt.NDArray[np.float32], windows: Sequence[SpeechRegion]) -> Any:
+    def _encode(self, samples: npt.NDArray[np.float32], windows: Sequence[AsrChunk]) -> Any:
         from faster_whisper.audio import pad_or_trim
 
+        # Each window is heard as the decoder hears it: its speech back to back.
         features = np.stack(
-            [
-                pad_or_trim(
-                    self.model.feature_extractor(
-                        samples[int(w.start * SAMPLE_RATE) : int(w.end * SAMPLE_RATE)]
-                    )
-                )
-                for w in windows
-            ]
+            [pad_or_trim(self.model.feature_extractor(pack_speech(samples, [w]).audio)) for w in windows]
         )
         return self.model.encode(features)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["AsrSegment", "AsrWord", "SpeakerTurn", "SpeechRegion"]
+__all__ = ["AsrChunk", "AsrSegment", "AsrWord", "SpeakerTurn", "SpeechRegion"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,30 @@ class SpeechRegion:
     @property
     def duration(self) -> float:
         return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class AsrChunk:
+    """Speech regions Whisper decodes as one input of at most 30 s: their audio back to back, silences cut out.
+
+    Packing the speech gives Whisper up to 30 s of context where contiguous spans broken at pauses gave it a
+    few seconds (plain faster-whisper packs the same way; on the generated English calls our spans cost 2-7
+    WER points against it). ``start`` and ``end`` span the first to the last region, silences included.
+    """
+
+    regions: tuple[SpeechRegion, ...]
+
+    @property
+    def start(self) -> float:
+        return self.regions[0].start
+
+    @property
+    def end(self) -> float:
+        return self.regions[-1].end
+
+    @property
+    def speech_s(self) -> float:
+        return sum(region.duration for region in self.regions)
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,12 +2,12 @@
 
 faster-whisper's ``get_speech_timestamps`` pads and copies the whole recording (two extra copies of a 3-hour
 file); here the model sees one window at a time and only the per-frame probabilities (one float per 32 ms)
-are kept. Turning probabilities into regions and regions into ASR chunks are pure functions, tested alone.
+are kept. Turning probabilities into regions is a pure function, tested alone (regions become ASR chunks in
+``packing``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ import numpy.typing as npt
 from dealtalk.transcription.audio import SAMPLE_RATE
 from dealtalk.transcription.types import SpeechRegion
 
-__all__ = ["FRAME_SAMPLES", "SileroVad", "VadOptions", "plan_chunks", "speech_regions"]
+__all__ = ["FRAME_SAMPLES", "SileroVad", "VadOptions", "speech_regions"]
 
 FRAME_SAMPLES = 512  # Silero's window at 16 kHz: 32 ms
 FRAME_S = FRAME_SAMPLES / SAMPLE_RATE
@@ -41,8 +41,10 @@ class VadOptions:
     threshold: float = 0.5
     neg_threshold: float = 0.35
     min_speech_s: float = 0.25
-    min_silence_s: float = 0.3
-    pad_s: float = 0.2
+    # Pauses and padding as faster-whisper's batched pipeline sets them (160 ms, 400 ms): the ASR chunks pack
+    # these regions back to back, and Whisper decodes them best with the margins it is used to.
+    min_silence_s: float = 0.16
+    pad_s: float = 0.4
     max_region_s: float = 30.0
 
 
@@ -139,26 +141,3 @@ def _split_long(region: SpeechRegion, probs: npt.NDArray[np.float32], max_s: flo
         start = cut
     pieces.append(SpeechRegion(start, region.end))
     return pieces
-
-
-def plan_chunks(
-    regions: Sequence[SpeechRegion], *, max_chunk_s: float = 30.0, max_gap_s: float = 2.0
-) -> list[SpeechRegion]:
-    """Group speech regions into ASR chunks: contiguous spans of at most ``max_chunk_s``.
-
-    Regions closer than ``max_gap_s`` share a chunk (Whisper reads short pauses fine and gets context);
-    a longer silence always starts a new chunk, so Whisper never sees long silence it could fill with
-    invented text.
-
-    Returns:
-        Chunks in time order; each covers one or more whole regions.
-    """
-    chunks: list[SpeechRegion] = []
-    for region in regions:
-        if chunks:
-            last = chunks[-1]
-            if region.start - last.end <= max_gap_s and region.end - last.start <= max_chunk_s:
-                chunks[-1] = SpeechRegion(last.start, region.end)
-                continue
-        chunks.append(region)
-    return chunks

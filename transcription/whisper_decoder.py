@@ -1,10 +1,10 @@
 """The Whisper decoder: batched decoding of speech chunks, a language per chunk, word timestamps.
 
-We drive faster-whisper's ``BatchedInferencePipeline`` with our own chunks (``clip_timestamps`` from the
-shared VAD pass) and override one step of it, ``generate_segment_batched``, to pick each chunk's language
-among the allowed ones from the encoder output it already computed: code-switched Dutch/English calls get
-the right language per chunk at no extra encoder pass. faster-whisper is pinned (==1.2.1) because this
-override depends on that method's signature.
+We drive faster-whisper's ``BatchedInferencePipeline`` with our own chunks (the shared VAD pass's speech,
+packed back to back by ``packing``; ``clip_timestamps`` into the packed audio) and override one step of it,
+``generate_segment_batched``, to pick each chunk's language among the allowed ones from the encoder output it
+already computed: code-switched Dutch/English calls get the right language per chunk at no extra encoder pass.
+faster-whisper is pinned (==1.2.1) because this override depends on that method's signature.
 
 Long recordings are transcribed in windows of chunks (``window_s`` of speech each): the pipeline computes
 the features of all chunks it is given up front, so windows bound memory on a 3-hour file. Which language the
@@ -24,7 +24,8 @@ import numpy.typing as npt
 
 from dealtalk.transcription.audio import SAMPLE_RATE
 from dealtalk.transcription.language import CLEAR_SWITCH_RATIO, choose_language
-from dealtalk.transcription.types import AsrSegment, AsrWord, SpeechRegion
+from dealtalk.transcription.packing import PackedSpeech, pack_speech
+from dealtalk.transcription.types import AsrChunk, AsrSegment, AsrWord
 
 __all__ = ["DecodeOptions", "WhisperDecoder", "hotword_prompt"]
 
@@ -164,7 +165,7 @@ class WhisperDecoder:
     def transcribe(
         self,
         samples: npt.NDArray[np.float32],
-        chunks: Sequence[SpeechRegion],
+        chunks: Sequence[AsrChunk],
         *,
         language: str | None,
         vocabulary: Sequence[str] = (),
@@ -176,7 +177,8 @@ class WhisperDecoder:
 
         Args:
             samples: the whole recording, 16 kHz mono float32.
-            chunks: speech chunks of at most 30 s (from the VAD), in time order.
+            chunks: speech chunks of at most 30 s of speech each (``packing.plan_chunks``), in time order;
+                Whisper hears each chunk's regions back to back.
             language: the call's language when known (a strong prior per chunk), else None.
             vocabulary: names and terms to expect, most likely first; passed to Whisper as hotwords, as many
                 whole entries as fit its prompt (``hotword_prompt``).
@@ -185,7 +187,7 @@ class WhisperDecoder:
             forced: decode every chunk in ``language``, however sure Whisper is of another one.
 
         Returns:
-            Segments in time order with words and the decoding scores the guards need.
+            Segments in time order (recording time) with words and the decoding scores the guards need.
         """
         allowed = self.opts.languages if self.multilingual else ("en",)
         prior = language if language in allowed else None
@@ -197,11 +199,13 @@ class WhisperDecoder:
         segments: list[AsrSegment] = []
         done = 0
         for window in _windows(chunks, self.opts.window_s):
+            packed = pack_speech(samples, window)
+            heard = [i for i, (start, end) in enumerate(packed.clips) if end > start]
             pipeline.chosen = []
             raw, _info = pipeline.transcribe(
-                samples,
+                packed.audio,
                 language=prior or allowed[0],
-                clip_timestamps=[{"start": chunk.start, "end": chunk.end} for chunk in window],
+                clip_timestamps=[{"start": packed.clips[i][0], "end": packed.clips[i][1]} for i in heard],
                 vad_filter=False,
                 word_timestamps=True,
                 beam_size=self.opts.beam_size,
@@ -212,13 +216,14 @@ class WhisperDecoder:
             # The generator runs the model: materialise it here, inside the stage (style rule 5).
             decoded = list(raw)
             seeks = [
-                int(int(chunk.start * SAMPLE_RATE) / SAMPLE_RATE * self.model.frames_per_second)
-                for chunk in window
+                int(int(packed.clips[i][0] * SAMPLE_RATE) / SAMPLE_RATE * self.model.frames_per_second)
+                for i in heard
             ]
             for segment in decoded:
                 index = seeks.index(segment.seek) if segment.seek in seeks else _nearest(seeks, segment.seek)
                 chosen = pipeline.chosen[index] if index < len(pipeline.chosen) else (allowed[0], 0.0)
-                segments.append(_convert(segment, chosen, window[index], done + index))
+                chunk_index = heard[index]
+                segments.append(_convert(segment, chosen, window[chunk_index], done + chunk_index, packed))
             done += len(window)
             if on_chunks_done is not None:
                 on_chunks_done(done)
@@ -229,31 +234,33 @@ def _nearest(values: Sequence[int], target: int) -> int:
     return min(range(len(values)), key=lambda i: abs(values[i] - target))
 
 
-def _windows(chunks: Sequence[SpeechRegion], window_s: float) -> list[list[SpeechRegion]]:
-    windows: list[list[SpeechRegion]] = []
+def _windows(chunks: Sequence[AsrChunk], window_s: float) -> list[list[AsrChunk]]:
+    windows: list[list[AsrChunk]] = []
     speech = 0.0
     for chunk in chunks:
-        if not windows or speech + chunk.duration > window_s:
+        if not windows or speech + chunk.speech_s > window_s:
             windows.append([])
             speech = 0.0
         windows[-1].append(chunk)
-        speech += chunk.duration
+        speech += chunk.speech_s
     return windows
 
 
-def _convert(segment: Any, chosen: tuple[str, float], chunk: SpeechRegion, chunk_index: int) -> AsrSegment:
+def _convert(
+    segment: Any, chosen: tuple[str, float], chunk: AsrChunk, chunk_index: int, packed: PackedSpeech
+) -> AsrSegment:
     words = tuple(
         AsrWord(
-            start=float(word.start),
-            end=float(word.end),
+            start=packed.recording_time(float(word.start)),
+            end=packed.recording_time(float(word.end), is_end=True),
             text=str(word.word),
             probability=float(word.probability),
         )
         for word in (segment.words or ())
     )
     return AsrSegment(
-        start=max(float(segment.start), chunk.start),
-        end=min(float(segment.end), chunk.end),
+        start=max(packed.recording_time(float(segment.start)), chunk.start),
+        end=min(packed.recording_time(float(segment.end), is_end=True), chunk.end),
         text=str(segment.text).strip(),
         language=chosen[0],
         language_probability=chosen[1],

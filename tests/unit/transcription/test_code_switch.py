@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from dealtalk.transcription.code_switch import ENGLISH_PRIOR, MARGIN, phrases, refit_languages
-from dealtalk.transcription.types import AsrSegment, AsrWord, SpeechRegion
+from dealtalk.transcription.types import AsrChunk, AsrSegment, AsrWord, SpeechRegion
 
 
 def _words(spec: Sequence[tuple[float, float, str, float]]) -> tuple[AsrWord, ...]:
@@ -56,8 +56,9 @@ class DecodesPerLanguage:
     calls: list[tuple[str, tuple[SpeechRegion, ...]]] = field(default_factory=list)
 
     def transcribe(
-        self, samples: object, regions: Sequence[SpeechRegion], *, language: str, **_: object
+        self, samples: object, chunks: Sequence[AsrChunk], *, language: str, **_: object
     ) -> list[AsrSegment]:
+        regions = [region for chunk in chunks for region in chunk.regions]
         self.calls.append((language, tuple(regions)))
         text = {"nl": "Emma neemt het over", "en": "Emma named the Fassi"}[language]
         return [

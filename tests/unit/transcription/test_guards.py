@@ -18,7 +18,7 @@ from dealtalk.transcription.guards import (
     keep_words_in_speech,
     speech_spans,
 )
-from dealtalk.transcription.types import AsrSegment, AsrWord, SpeakerTurn, SpeechRegion
+from dealtalk.transcription.types import AsrChunk, AsrSegment, AsrWord, SpeakerTurn, SpeechRegion
 
 
 def words_of(text: str, start: float = 0.0, step: float = 0.3) -> tuple[AsrWord, ...]:
@@ -112,9 +112,9 @@ def test_a_segment_that_still_compresses_like_a_loop_is_dropped() -> None:
         compression_ratio=30.0,
     )
     speech = [SpeechRegion(0.0, 10.0)]
-    assert guarded_words([looped], [SpeechRegion(0.0, 10.0)], speech, 10.0) == []
+    assert guarded_words([looped], [AsrChunk((SpeechRegion(0.0, 10.0),))], speech, 10.0) == []
     loose = GuardOptions(compression_ratio_threshold=1000.0)
-    assert len(guarded_words([looped], [SpeechRegion(0.0, 10.0)], speech, 10.0, loose)) == 1
+    assert len(guarded_words([looped], [AsrChunk((SpeechRegion(0.0, 10.0),))], speech, 10.0, loose)) == 1
 
 
 def test_no_speech_rule_needs_both_signals() -> None:
@@ -165,7 +165,8 @@ def test_speech_spans_merge_overlapping_turns() -> None:
 
 
 def test_guarded_words_applies_every_guard() -> None:
-    chunks = [SpeechRegion(0.0, 4.0), SpeechRegion(5.0, 8.0)]
+    speech = [SpeechRegion(0.0, 4.0), SpeechRegion(5.0, 8.0)]
+    chunks = [AsrChunk((region,)) for region in speech]
     segments = [
         segment("the price is too high", start=0.5),
         segment("thanks for watching", start=5.0, chunk=1),
@@ -173,7 +174,7 @@ def test_guarded_words_applies_every_guard() -> None:
         # Whisper's timestamps run past the chunk's end: the late words go.
         segment("we will send the offer tomorrow morning early", start=6.0, chunk=1),
     ]
-    words = guarded_words(segments, chunks, chunks, 8.0)
+    words = guarded_words(segments, chunks, speech, 8.0)
     assert [w.text.strip() for w in words] == [
         *("the", "price", "is", "too", "high"),
         *("we", "will", "send", "the", "offer", "tomorrow", "morning"),

@@ -17,7 +17,7 @@ from dealtalk.transcription.language import (
     needs_decoding,
 )
 from dealtalk.transcription.spoken_language import spread_windows
-from dealtalk.transcription.types import SpeechRegion
+from dealtalk.transcription.types import AsrChunk, SpeechRegion
 
 
 def test_only_allowed_languages_are_chosen() -> None:
@@ -156,13 +156,22 @@ def test_the_decision_is_always_an_allowed_language(
     assert decision.language in ("nl", "en") and decision.evidence
 
 
+def _chunk(start: float, end: float) -> AsrChunk:
+    return AsrChunk((SpeechRegion(start, end),))
+
+
 def test_windows_are_spread_over_the_whole_call() -> None:
-    chunks = [SpeechRegion(30.0 * i, 30.0 * i + 25.0) for i in range(40)] + [SpeechRegion(1200.5, 1201.5)]
+    chunks = [_chunk(30.0 * i, 30.0 * i + 25.0) for i in range(40)] + [_chunk(1200.5, 1201.5)]
     picked = spread_windows(chunks, 8)
     assert len(picked) == 8 and picked[0].start < 150 and picked[-1].start > 1000
-    assert all(chunk.duration >= 3.0 for chunk in picked)
+    assert all(chunk.speech_s >= 3.0 for chunk in picked)
     assert spread_windows(chunks[:3], 8) == chunks[:3]
-    assert spread_windows([SpeechRegion(0.0, 1.0)], 8) == [SpeechRegion(0.0, 1.0)]
+    assert spread_windows([_chunk(0.0, 1.0)], 8) == [_chunk(0.0, 1.0)]
+
+
+def test_a_window_counts_its_speech_not_the_silence_it_spans() -> None:
+    sparse = AsrChunk((SpeechRegion(0.0, 1.0), SpeechRegion(20.0, 21.0)))
+    assert spread_windows([sparse, _chunk(40.0, 44.0)], 8) == [_chunk(40.0, 44.0)]
 
 
 def test_text_language_id_tells_dutch_from_english_and_refuses_short_text() -> None:
