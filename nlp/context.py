@@ -10,12 +10,15 @@ Per-segment findings (``Detector.detect``) are refined with the turns around the
 * **engagement from the call** (``nlp/engagement.py``): a head's low-engagement guess on a short turn stands
   only when the customer's pattern over the call is disengaged; then minimal answers to questions count too;
 * **a former supplier stays former**: a name said once with "vroeger / used to / ons vorige bedrijf" is no
-  current rival when it comes back later in the call.
+  current rival when it comes back later in the call;
+* **a rival named earlier is "they" later**: "ze zitten vier euro per uur onder uw tarief", a few turns after
+  the customer named the rival, is a competitor mention without the name.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -24,6 +27,7 @@ from typing import Any
 from dealtalk.nlp.detect import Detector, Finding, RiskFinding
 from dealtalk.nlp.engagement import EngagementOptions, customer_engagement, evasive_turns
 from dealtalk.nlp.rules import COMPETITOR, compile_pattern
+from dealtalk.nlp.suppliers import BUYING_CONTEXT
 from dealtalk.nlp.text import is_question, sentences, word_count
 
 __all__ = ["ContextOptions", "QuestionAnswers", "load_question_answers", "refine_call"]
@@ -39,6 +43,22 @@ class ContextOptions:
     answer_confidence: float = 0.7
     across_confidence: float = 0.7
     engagement_confidence: float = 0.6
+    # How many turns after a named rival "they" still means the rival (chosen on the blind training calls).
+    rival_window: int = 6
+    rival_confidence: float = 0.6
+
+
+# "They" and "their" (Dutch "ze/zij/hun"; a sentence that opens with "die" points back too).
+_PRONOUN = re.compile(
+    r"\b(?:ze|zij|hun|hen|they|their|theirs|them|they'(?:d|re|ve|ll))\b|^die\b", re.IGNORECASE
+)
+# What a rival is talked about for: buying words, money, or a comparison with the seller.
+_RIVAL_TALK = re.compile(
+    rf"{BUYING_CONTEXT.pattern}|\b(?:euros?|dollars?|pounds?|grand|per (?:uur|hour|maand|month|jaar|year)|"
+    r"dan (?:jullie|u)|than (?:you|yours)|as yours|als (?:jullie|bij u)|(?:onder|boven) (?:uw|jullie)|"
+    r"(?:under|below|above) your)\b",
+    re.IGNORECASE,
+)
 
 
 class QuestionAnswers:
@@ -190,6 +210,32 @@ def _former(found: list[Finding], texts: Sequence[str], roles: Sequence[str], de
             found[index] = replace(finding, risks=kept)
 
 
+def _rival_followups(
+    found: list[Finding], texts: Sequence[str], roles: Sequence[str], options: ContextOptions
+) -> None:
+    named: int | None = None  # the last turn with a current rival
+    for index, text in enumerate(texts):
+        finding = found[index]
+        if any(r.label == COMPETITOR for r in finding.risks):
+            named = index
+            continue
+        if named is None or index - named > options.rival_window or roles[index] == "seller":
+            continue
+        if COMPETITOR in finding.vetoed or not _RIVAL_TALK.search(text):
+            continue
+        if not any(_PRONOUN.search(part.text.strip()) for part in sentences(text)):
+            continue
+        evidence = "a rival named earlier in the call, referred to again"
+        found[index] = replace(
+            finding,
+            risks=(
+                *finding.risks,
+                RiskFinding(COMPETITOR, None, options.rival_confidence, "context", evidence),
+            ),
+        )
+        named = index
+
+
 def refine_call(
     findings: Sequence[Finding],
     texts: Sequence[str],
@@ -203,6 +249,7 @@ def refine_call(
     options = options or ContextOptions()
     found = list(findings)
     _former(found, texts, roles, detector)
+    _rival_followups(found, texts, roles, options)
     _answers(found, texts, roles, detector, qa, options)
     _across(found, texts, roles, speakers, detector, options)
     _engagement(found, texts, roles, detector, options)

@@ -264,3 +264,54 @@ def test_a_brief_customer_who_commits_to_next_steps_stays_engaged() -> None:
     assert verdict.customer_commitments == 2 and not verdict.disengaged
     quiet = customer_engagement(texts, roles, [False] * len(texts), commitments=[False] * len(texts))
     assert quiet.disengaged and quiet.customer_commitments == 0
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        [
+            ("customer", "Kristalhelder zit op een lager uurtarief dan jullie."),
+            ("seller", "Hoeveel lager?"),
+            ("customer", "Eerlijk is eerlijk, ze zitten vier euro per uur onder uw tarief."),
+        ],
+        [
+            ("customer", "We got a proposal from Brightwell last week."),
+            ("seller", "What stood out?"),
+            ("customer", "They're cheaper, mobile badges are in the base price."),
+        ],
+    ],
+)
+def test_a_rival_named_earlier_is_they_later(
+    detector: Detector, qa: QuestionAnswers, turns: list[tuple[str, str]]
+) -> None:
+    found = _call(detector, qa, turns)
+    assert "competitor_mention" in _risks(found[2])
+    assert any(r.source == "context" for r in found[2].risks)
+
+
+@pytest.mark.parametrize(
+    "turns",
+    [
+        # No rival was named: "they" is the board.
+        [
+            ("seller", "Hoe kijkt de directie ernaar?"),
+            ("customer", "Ze vinden de prijs per uur aan de hoge kant."),
+        ],
+        # A former supplier is no rival, so "they" after it is none either.
+        [
+            ("customer", "Vroeger deed Hago onze schoonmaak."),
+            ("seller", "En hoe beviel dat?"),
+            ("customer", "Ze waren goedkoper, maar de kwaliteit was slecht."),
+        ],
+        # Too many turns later "they" is somebody else.
+        [
+            ("customer", "We got a proposal from Brightwell last week."),
+            *[("seller", "Noted."), ("customer", "Fine.")] * 4,
+            ("customer", "They want the price per hour in the summary."),
+        ],
+    ],
+)
+def test_they_without_a_current_rival_before_is_no_competitor(
+    detector: Detector, qa: QuestionAnswers, turns: list[tuple[str, str]]
+) -> None:
+    assert "competitor_mention" not in _risks(_call(detector, qa, turns)[-1])
