@@ -59,7 +59,9 @@ def test_every_packed_time_lands_inside_the_speech_it_came_from(
     samples = np.zeros(int((at + 1.0) * SAMPLE_RATE), dtype=np.float32)
     chunks = plan_chunks(regions)
     packed = pack_speech(samples, chunks)
-    assert sum(chunk.speech_s for chunk in chunks) == pytest.approx(sum(region.duration for region in regions))
+    assert sum(chunk.speech_s for chunk in chunks) == pytest.approx(
+        sum(region.duration for region in regions)
+    )
     clip_start, clip_end = packed.clips[-1]
     time = packed.recording_time(clip_start + fraction * (clip_end - clip_start))
     assert any(region.start - 1e-3 <= time <= region.end + 1e-3 for region in chunks[-1].regions)
