@@ -99,7 +99,7 @@ def child_decode_vad(path: Path) -> dict[str, Any]:
     audio = decode_audio(path, max_duration_s=4 * 3600.0)
     decode_s = time.perf_counter() - t
     t = time.perf_counter()
-    regions = speech_regions(vad.probabilities(audio.samples), audio.duration_s)
+    regions = speech_regions(vad.probabilities(audio.samples), len(audio.samples))
     vad_s = time.perf_counter() - t
     return {
         "duration_s": audio.duration_s,

@@ -220,7 +220,7 @@ class SpeechEngine:
     def _speech_regions(self, samples: npt.NDArray[np.float32], duration: float) -> list[SpeechRegion]:
         if not self.settings.vad:
             return [SpeechRegion(0.0, duration)]
-        return speech_regions(self.vad.probabilities(samples), duration)
+        return speech_regions(self.vad.probabilities(samples), len(samples))
 
     def _language(
         self, samples: npt.NDArray[np.float32], chunks: list[AsrChunk], context: CallContext

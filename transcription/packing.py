@@ -26,15 +26,22 @@ def plan_chunks(regions: Sequence[SpeechRegion], *, max_speech_s: float = 30.0) 
 
     A region longer than ``max_speech_s`` (the VAD cuts regions at 30 s) is a chunk of its own.
     """
+    budget = round(max_speech_s * SAMPLE_RATE)
     chunks: list[list[SpeechRegion]] = []
-    speech = 0.0
+    speech = 0  # samples, as faster-whisper's collect_chunks counts them
     for region in regions:
-        if not chunks or speech + region.duration > max_speech_s:
+        length = _sample(region.end) - _sample(region.start)
+        if not chunks or speech + length > budget:
             chunks.append([])
-            speech = 0.0
+            speech = 0
         chunks[-1].append(region)
-        speech += region.duration
+        speech += length
     return [AsrChunk(tuple(group)) for group in chunks]
+
+
+def _sample(seconds: float) -> int:
+    # Regions are sample-exact (samples / 16 kHz): rounding gets the sample back where int() could lose one.
+    return round(seconds * SAMPLE_RATE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,8 +78,8 @@ def pack_speech(samples: npt.NDArray[np.float32], chunks: Sequence[AsrChunk]) ->
     for chunk in chunks:
         clip_start = at
         for region in chunk.regions:
-            first = max(0, int(region.start * SAMPLE_RATE))
-            last = min(len(samples), int(region.end * SAMPLE_RATE))
+            first = max(0, _sample(region.start))
+            last = min(len(samples), _sample(region.end))
             if last <= first:
                 continue
             pieces.append(samples[first:last])

@@ -205,7 +205,7 @@ class WhisperDecoder:
             raw, _info = pipeline.transcribe(
                 packed.audio,
                 language=prior or allowed[0],
-                clip_timestamps=[{"start": packed.clips[i][0], "end": packed.clips[i][1]} for i in heard],
+                clip_timestamps=[_clip(*packed.clips[i]) for i in heard],
                 vad_filter=False,
                 word_timestamps=True,
                 beam_size=self.opts.beam_size,
@@ -216,7 +216,7 @@ class WhisperDecoder:
             # The generator runs the model: materialise it here, inside the stage (style rule 5).
             decoded = list(raw)
             seeks = [
-                int(int(packed.clips[i][0] * SAMPLE_RATE) / SAMPLE_RATE * self.model.frames_per_second)
+                int(round(packed.clips[i][0] * SAMPLE_RATE) / SAMPLE_RATE * self.model.frames_per_second)
                 for i in heard
             ]
             for segment in decoded:
@@ -228,6 +228,11 @@ class WhisperDecoder:
             if on_chunks_done is not None:
                 on_chunks_done(done)
         return segments
+
+
+def _clip(start: float, end: float) -> dict[str, float]:
+    # The pipeline turns seconds into samples with int(): half a sample more keeps the exact sample.
+    return {"start": start + 0.5 / SAMPLE_RATE, "end": end + 0.5 / SAMPLE_RATE}
 
 
 def _nearest(values: Sequence[int], target: int) -> int:
