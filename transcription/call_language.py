@@ -88,12 +88,19 @@ def decode_in_call_language(
         )
 
     segments = with_smaller_batches(once, batch_size, what=f"ASR of {call_id}")
-    if decision.forced or not asr.multilingual:
+    if not asr.multilingual:
         return segments
+    forced = decision.language if decision.forced else None
 
     def refit(size: int) -> tuple[list[AsrSegment], int]:
         return refit_languages(
-            asr, samples, segments, allowed=asr.opts.languages, vocabulary=vocabulary, batch_size=size
+            asr,
+            samples,
+            segments,
+            allowed=asr.opts.languages,
+            vocabulary=vocabulary,
+            batch_size=size,
+            forced=forced,
         )
 
     refitted, switched = with_smaller_batches(refit, batch_size, what=f"code-switch check of {call_id}")

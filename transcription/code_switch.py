@@ -6,7 +6,9 @@ for "Emma neemt het facilitair beheer van mij over") with low word probabilities
 into phrases at pauses (turns end in pauses); every phrase heard badly is decoded again, on its own audio, once
 with each allowed language forced, and the language whose decoding explains the audio clearly better (higher
 average token log-probability, by ``MARGIN``; by ``ENGLISH_PRIOR`` more to become English) takes the phrase.
-Runs only when the call's language was decided from the audio; a forced language holds.
+When the call's language is forced, only segments that already left it are checked: a chunk packs the speech
+of several turns, and when Whisper hears a chunk as clearly another language, the forced language's turns in
+it are found again this way.
 """
 
 from __future__ import annotations
@@ -90,14 +92,22 @@ def refit_languages(
     allowed: Sequence[str],
     vocabulary: Sequence[str] = (),
     batch_size: int | None = None,
+    forced: str | None = None,
 ) -> tuple[list[AsrSegment], int]:
     """``segments`` with badly heard phrases re-decoded where another language fits clearly better.
+
+    Args:
+        forced: the call's forced language: segments decoded in it are left as they are.
 
     Returns:
         The segments in time order, and how many phrases changed language.
     """
     candidates = [
-        p for p in phrases(segments) if p.mean_probability < REFIT_BELOW and p.end - p.start >= MIN_SECONDS
+        p
+        for p in phrases(segments)
+        if p.mean_probability < REFIT_BELOW
+        and p.end - p.start >= MIN_SECONDS
+        and segments[p.segment].language != forced
     ]
     if len(allowed) < 2 or not candidates:
         return segments, 0

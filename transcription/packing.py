@@ -21,17 +21,23 @@ from dealtalk.transcription.types import AsrChunk, SpeechRegion
 __all__ = ["PackedSpeech", "pack_speech", "plan_chunks"]
 
 
-def plan_chunks(regions: Sequence[SpeechRegion], *, max_speech_s: float = 30.0) -> list[AsrChunk]:
+def plan_chunks(
+    regions: Sequence[SpeechRegion], *, max_speech_s: float = 30.0, max_gap_s: float = 2.0
+) -> list[AsrChunk]:
     """Group speech regions, in time order, into ASR chunks of at most ``max_speech_s`` of speech each.
 
-    A region longer than ``max_speech_s`` (the VAD cuts regions at 30 s) is a chunk of its own.
+    Within a stretch of conversation the regions are packed as faster-whisper's ``collect_chunks`` packs them.
+    A silence longer than ``max_gap_s`` starts a new chunk: each chunk gets one language, and after a long
+    pause the next speaker may well speak the other one (a Dutch turn packed with an English one is heard as
+    English). A region longer than ``max_speech_s`` (the VAD cuts regions at 30 s) is a chunk of its own.
     """
     budget = round(max_speech_s * SAMPLE_RATE)
     chunks: list[list[SpeechRegion]] = []
     speech = 0  # samples, as faster-whisper's collect_chunks counts them
     for region in regions:
         length = _sample(region.end) - _sample(region.start)
-        if not chunks or speech + length > budget:
+        paused = bool(chunks) and region.start - chunks[-1][-1].end > max_gap_s
+        if not chunks or paused or speech + length > budget:
             chunks.append([])
             speech = 0
         chunks[-1].append(region)

@@ -12,16 +12,18 @@ from dealtalk.transcription.packing import pack_speech, plan_chunks
 from dealtalk.transcription.types import AsrChunk, SpeechRegion
 
 
-def test_chunks_hold_at_most_thirty_seconds_of_speech_whatever_the_silences_between() -> None:
+def test_chunks_hold_at_most_thirty_seconds_of_speech_and_a_long_silence_starts_a_new_one() -> None:
     regions = [
         SpeechRegion(0.0, 10.0),
-        SpeechRegion(60.0, 70.0),
-        SpeechRegion(300.0, 309.0),
-        SpeechRegion(310.0, 315.0),
+        SpeechRegion(11.0, 21.0),
+        SpeechRegion(22.5, 31.5),
+        SpeechRegion(32.0, 37.0),
+        SpeechRegion(40.0, 45.0),
     ]
     chunks = plan_chunks(regions)
-    assert [chunk.regions for chunk in chunks] == [tuple(regions[:3]), (regions[3],)]
-    assert chunks[0].speech_s == 29.0 and (chunks[0].start, chunks[0].end) == (0.0, 309.0)
+    assert [chunk.regions for chunk in chunks] == [tuple(regions[:3]), (regions[3],), (regions[4],)]
+    assert chunks[0].speech_s == 29.0 and (chunks[0].start, chunks[0].end) == (0.0, 31.5)
+    assert len(plan_chunks(regions, max_gap_s=10.0)) == 2
 
 
 def test_a_region_longer_than_the_budget_is_a_chunk_of_its_own() -> None:
