@@ -7,8 +7,8 @@ Scores the product (the union of rules and heads, plus the call-context refineme
 * sealed3 utterances and sealed3 whole calls (``nlp/data/sealed3``, written blind for issue 13): the base
   commit's scores (``bench/results/nlp_sealed3_before.json``, recorded by ``bench/nlp_score.py`` before any
   change) and the final code's (``nlp_sealed3_after.json``, scored once; ``--sealed`` scores a folder again),
-* sealed4 to sealed8 (``nlp/data/sealed4..8``, each written blind before the round that follows it): read from
-  their scorings, ``bench/results/nlp_sealed{4..8}_before.json`` and the final ``nlp_sealed{6,7,8}_after.json``;
+* sealed4 to sealed9 (``nlp/data/sealed4..9``, each written blind before the round that follows it): read from
+  their scorings, ``bench/results/nlp_sealed{4..9}_before.json`` and the final ``nlp_sealed{6..9}_after.json``;
   this report never scores them again.
 
 Also the variants (lexicon baseline, rules only, heads only, union) on dev, a reliability table per label on
@@ -46,6 +46,8 @@ SCORED_ONCE = (
     ("sealed7", ROOT / "bench" / "results" / "nlp_sealed7_after.json", "87fa0cb (final)"),
     ("sealed8", ROOT / "bench" / "results" / "nlp_sealed8_before.json", "dd75d8c (base)"),
     ("sealed8", ROOT / "bench" / "results" / "nlp_sealed8_after.json", "d215ed7 (final)"),
+    ("sealed9", ROOT / "bench" / "results" / "nlp_sealed9_before.json", "f7859fc (base)"),
+    ("sealed9", ROOT / "bench" / "results" / "nlp_sealed9_after.json", "0795d8c (final)"),
 )
 OPEN_SETS = ("dev", "holdout", "holdout2")
 ASR_SEED = 7919
@@ -83,6 +85,11 @@ SEEN = {
     "with the base code (dd75d8c) and once with the final (heads-7 with train_blind3, a rival named earlier is "
     "'they' later); aggregates only",
     "sealed8 calls": "as sealed8 utterances",
+    "sealed9 utterances": "written blind on 2026-12-07 (data-centre, cleanroom and retail night cleaning, patrols, "
+    "EV charging, payroll; long neutral stretches in the calls) after sealed8's round and before the next change; "
+    "scored once with heads-7 and once with heads-8 (sentiment offsets chosen out of fold on the training data); "
+    "aggregates only",
+    "sealed9 calls": "as sealed9 utterances",
 }
 
 
@@ -292,6 +299,15 @@ NOTES = """
 * On sealed8 the round changed little and not for the better: it is reported as scored, and nothing was chosen
   or reverted by it.
 
+## Fourth round, scored on sealed9 (2026-12-07, later)
+
+* sealed9 (400 utterances, 21 calls, written blind) was committed and scored with heads-7 before the change.
+* heads-8: the union sentiment head was trained with balanced class weights, which give the rare positive and
+  negative classes the weight of the common neutral one; on train_blind3's calls (training data) a fifth of the
+  neutral turns came out positive or negative. Logit offsets per class are now chosen by 5-fold out-of-fold
+  macro-F1 over the whole training data in `scripts/train_nlp.py` (neutral +0.7, positive -0.2; out-of-fold
+  macro-F1 0.722 -> 0.737). Risk and action heads are unchanged.
+
 ## Disclosure
 
 The sealed3 scores of the base commit (including this report's per-label base columns) were seen while the
@@ -368,7 +384,7 @@ def main() -> None:
             + by_language([(code, scores)], set_name)
             for set_name, scores, code in scored_once
         )
-        + "\n## Reliability of the reported confidence, per label (sealed8, final code)\n\n"
+        + "\n## Reliability of the reported confidence, per label (sealed9, final code)\n\n"
         + reliability(scored_once[-1][1], "utterances")
         + "\n"
         + reliability(scored_once[-1][1], "calls")
