@@ -191,10 +191,17 @@ def keep_audible_words(
     its own no-speech rule; when the VAD is off (or lets silence through) nothing else would stop it.
     """
     floor = 10.0 ** (floor_dbfs / 20.0)
+    # Whisper's alignment gives some short words no duration ("I" at 12.004-12.004 s); one sample of a spoken
+    # word can sit on a zero crossing, so a word is measured on at least 20 ms around its middle.
+    least = int(0.02 * sample_rate)
     out: list[TimedWord] = []
     for word in words:
         first = max(0, int(word.start * sample_rate))
-        span = samples[first : max(int(word.end * sample_rate), first + 1)]
+        last = int(word.end * sample_rate)
+        if last - first < least:
+            first = max(0, int((word.start + word.end) / 2 * sample_rate) - least // 2)
+            last = first + least
+        span = samples[first:last]
         if span.size and float(np.sqrt(np.mean(np.square(span, dtype=np.float64)))) >= floor:
             out.append(word)
     return out

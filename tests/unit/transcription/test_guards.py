@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 
+import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
 
+from dealtalk.transcription.assign import TimedWord
 from dealtalk.transcription.guards import (
     GuardOptions,
     clamp_words,
@@ -15,6 +17,7 @@ from dealtalk.transcription.guards import (
     guarded_words,
     is_known_hallucination,
     is_unlikely_speech,
+    keep_audible_words,
     keep_words_in_speech,
     speech_spans,
 )
@@ -181,3 +184,14 @@ def test_guarded_words_applies_every_guard() -> None:
     ]
     assert all(w.end <= 8.0 for w in words)
     assert [w.start for w in words] == sorted(w.start for w in words)
+
+
+def test_a_word_without_duration_in_speech_is_kept_and_one_on_digital_silence_is_not() -> None:
+    rate = 16_000
+    t = np.arange(2 * rate) / rate
+    samples = np.zeros(2 * rate, dtype=np.float32)
+    samples[rate:] = (0.1 * np.sin(2 * np.pi * 220 * t[rate:])).astype(np.float32)
+    # 1.0 s exactly: the tone starts at a zero crossing, so one sample alone would read as silence.
+    spoken = TimedWord(1.0, 1.0, " I", 0.99, "en")
+    silent = TimedWord(0.5, 0.5, " I", 0.99, "en")
+    assert keep_audible_words([spoken, silent], samples) == [spoken]
