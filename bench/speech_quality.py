@@ -242,6 +242,7 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated case names to run (default: all)")
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "speech_quality.md")
     args = parser.parse_args()
+    facts = host_facts()  # the commit as the run starts: the code every case below ran on
     with temp_dir() as tmp:
         folder = Path(tmp)
         cases = all_cases(folder, quick=args.quick)
@@ -276,7 +277,7 @@ def main() -> None:
                 flush=True,
             )
     note = anchors.senko_note if anchors is not None else "anchors not run (--no-anchors)"
-    text = report(results, host_facts(), args.quick, note)
+    text = report(results, facts, args.quick, note)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")
     print(text)
