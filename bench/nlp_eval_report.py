@@ -7,8 +7,9 @@ Scores the product (the union of rules and heads, plus the call-context refineme
 * sealed3 utterances and sealed3 whole calls (``nlp/data/sealed3``, written blind for issue 13): the base
   commit's scores (``bench/results/nlp_sealed3_before.json``, recorded by ``bench/nlp_score.py`` before any
   change) and the final code's (``nlp_sealed3_after.json``, scored once; ``--sealed`` scores a folder again),
-* sealed4 to sealed9 (``nlp/data/sealed4..9``, each written blind before the round that follows it): read from
-  their scorings, ``bench/results/nlp_sealed{4..9}_before.json`` and the final ``nlp_sealed{6..9}_after.json``;
+* sealed4 to sealed10 (``nlp/data/sealed4..10``, each written blind before the round that follows it): read from
+  their scorings, ``bench/results/nlp_sealed{4..9}_before.json``, the final ``nlp_sealed{6..9}_after.json`` and
+  ``nlp_sealed10_final.json`` (written after the last change, scored once with it);
   this report never scores them again.
 
 Also the variants (lexicon baseline, rules only, heads only, union) on dev, a reliability table per label on
@@ -48,6 +49,7 @@ SCORED_ONCE = (
     ("sealed8", ROOT / "bench" / "results" / "nlp_sealed8_after.json", "d215ed7 (final)"),
     ("sealed9", ROOT / "bench" / "results" / "nlp_sealed9_before.json", "f7859fc (base)"),
     ("sealed9", ROOT / "bench" / "results" / "nlp_sealed9_after.json", "0795d8c (final)"),
+    ("sealed10", ROOT / "bench" / "results" / "nlp_sealed10_final.json", "05a767d (final)"),
 )
 OPEN_SETS = ("dev", "holdout", "holdout2")
 ASR_SEED = 7919
@@ -90,6 +92,10 @@ SEEN = {
     "scored once with heads-7 and once with heads-8 (sentiment offsets chosen out of fold on the training data); "
     "aggregates only",
     "sealed9 calls": "as sealed9 utterances",
+    "sealed10 utterances": "written blind on 2026-12-07 (hotel housekeeping, airport lounges, laboratories, "
+    "telematics; calls with every label in at least 4 calls) after the last change of the session; scored once "
+    "with that final code (heads-8): the unseen figures of the code as it stands; aggregates only",
+    "sealed10 calls": "as sealed10 utterances",
 }
 
 
@@ -384,7 +390,7 @@ def main() -> None:
             + by_language([(code, scores)], set_name)
             for set_name, scores, code in scored_once
         )
-        + "\n## Reliability of the reported confidence, per label (sealed9, final code)\n\n"
+        + "\n## Reliability of the reported confidence, per label (sealed10, final code)\n\n"
         + reliability(scored_once[-1][1], "utterances")
         + "\n"
         + reliability(scored_once[-1][1], "calls")
