@@ -35,7 +35,7 @@ from dealtalk.nlp.rules import load_rules
 from dealtalk.nlp.text import sentences
 
 SEED = 20261116
-VERSION = "heads-8"
+VERSION = "heads-9"
 TRAIN_FILES = (
     "nlp/data/train.jsonl",
     "nlp/data/holdout.jsonl",
@@ -43,9 +43,15 @@ TRAIN_FILES = (
     "nlp/data/train_blind/utterances.jsonl",
     "nlp/data/train_blind2/utterances.jsonl",
     "nlp/data/train_blind3/utterances.jsonl",
+    "nlp/data/train_blind4/utterances.jsonl",
 )
 # Whole calls whose turns train the heads too (written blind to the rules, issue 13's second round).
-TRAIN_CALLS = ("nlp/data/train_blind/calls", "nlp/data/train_blind2/calls", "nlp/data/train_blind3/calls")
+TRAIN_CALLS = (
+    "nlp/data/train_blind/calls",
+    "nlp/data/train_blind2/calls",
+    "nlp/data/train_blind3/calls",
+    "nlp/data/train_blind4/calls",
+)
 # A call-level pattern, not a property of one turn ("okay" is evasive only in a call that is): the context
 # step decides it (nlp/engagement.py), so call turns do not teach it to the heads.
 CALL_ONLY_LABELS = frozenset({"low_engagement"})
