@@ -46,6 +46,10 @@ SEEN = {
     "telematics; calls with every label in at least 4 calls) after the last change of the session; scored once "
     "with that final code (heads-8): the unseen figures of the code as it stands; aggregates only",
     "sealed10 calls": "as sealed10 utterances",
+    "sealed11 utterances": "written blind on 2026-12-07 (municipal offices, hospital linen, campuses, data "
+    "centres, HACCP food hygiene, stations, lifts, archiving; 20 of 24 calls with 3-4 speakers) and committed "
+    "before round 5; scored once with heads-8 and once with heads-9; aggregates only",
+    "sealed11 calls": "as sealed11 utterances",
 }
 
 NOTES = """
@@ -130,6 +134,17 @@ NOTES = """
   neutral turns came out positive or negative. Logit offsets per class are now chosen by 5-fold out-of-fold
   macro-F1 over the whole training data in `scripts/train_nlp.py` (neutral +0.7, positive -0.2; out-of-fold
   macro-F1 0.722 -> 0.737). Risk and action heads are unchanged.
+
+## Fifth round, scored on sealed11 (2026-12-07, night)
+
+* sealed11 (286 utterances, 24 calls) and `train_blind4` (390 utterances, 20 calls) were written blind by two
+  helper sessions with their own briefs; sealed11 was committed and scored with heads-8 before any change.
+* `train_blind4` was scored before it was used (utterances risk 0.811 / sentiment 0.813 / action 0.869; calls
+  risk 0.782, 80.7 % found, sentiment 0.709); its errors were read: soft terminations ("we don't plan to
+  extend", "verlengen we niet", "back to doing it ourselves") missed, neutral pleasantries called positive.
+* heads-9 is heads-8's data plus train_blind4's utterances and call turns; the union sentiment offsets were
+  chosen again out of fold (neutral +0.8; out-of-fold macro-F1 0.721 -> 0.741). Nothing else changed.
+* On sealed11 the round moved sentiment up and utterance risk down (see the table): reported as scored.
 
 ## Disclosure
 

@@ -7,9 +7,10 @@ Scores the product (the union of rules and heads, plus the call-context refineme
 * sealed3 utterances and sealed3 whole calls (``nlp/data/sealed3``, written blind for issue 13): the base
   commit's scores (``bench/results/nlp_sealed3_before.json``, recorded by ``bench/nlp_score.py`` before any
   change) and the final code's (``nlp_sealed3_after.json``, scored once; ``--sealed`` scores a folder again),
-* sealed4 to sealed10 (``nlp/data/sealed4..10``, each written blind before the round that follows it): read from
-  their scorings, ``bench/results/nlp_sealed{4..9}_before.json``, the final ``nlp_sealed{6..9}_after.json`` and
-  ``nlp_sealed10_final.json`` (written after the last change, scored once with it);
+* sealed4 to sealed11 (``nlp/data/sealed4..11``, each written blind before the round that follows it): read from
+  their scorings, ``bench/results/nlp_sealed{4..9}_before.json``, the final ``nlp_sealed{6..9}_after.json``,
+  ``nlp_sealed10_final.json`` (written after that session's last change, scored once with it) and sealed11's
+  base and final scorings (``nlp_sealed11_{before,after}.json``);
   this report never scores them again.
 
 Also the variants (lexicon baseline, rules only, heads only, union) on dev, a reliability table per label on
@@ -51,6 +52,8 @@ SCORED_ONCE = (
     ("sealed9", ROOT / "bench" / "results" / "nlp_sealed9_before.json", "f7859fc (base)"),
     ("sealed9", ROOT / "bench" / "results" / "nlp_sealed9_after.json", "0795d8c (final)"),
     ("sealed10", ROOT / "bench" / "results" / "nlp_sealed10_final.json", "05a767d (final)"),
+    ("sealed11", ROOT / "bench" / "results" / "nlp_sealed11_before.json", "ccaa5ff (base)"),
+    ("sealed11", ROOT / "bench" / "results" / "nlp_sealed11_after.json", "f9f26fd (final)"),
 )
 OPEN_SETS = ("dev", "holdout", "holdout2")
 ASR_SEED = 7919
