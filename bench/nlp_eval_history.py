@@ -50,6 +50,10 @@ SEEN = {
     "centres, HACCP food hygiene, stations, lifts, archiving; 20 of 24 calls with 3-4 speakers) and committed "
     "before round 5; scored once with heads-8 and once with heads-9; aggregates only",
     "sealed11 calls": "as sealed11 utterances",
+    "sealed12 utterances": "written blind on 2026-12-07 (industrial laundry, ferries, heritage buildings, "
+    "wind-farm vessels, prisons, dental hygiene, mailrooms, graffiti removal) after round 5's change; scored once "
+    "with that final code (heads-9): the unseen figures of the code as it stands; aggregates only",
+    "sealed12 calls": "as sealed12 utterances",
 }
 
 NOTES = """
@@ -145,6 +149,7 @@ NOTES = """
 * heads-9 is heads-8's data plus train_blind4's utterances and call turns; the union sentiment offsets were
   chosen again out of fold (neutral +0.8; out-of-fold macro-F1 0.721 -> 0.741). Nothing else changed.
 * On sealed11 the round moved sentiment up and utterance risk down (see the table): reported as scored.
+* sealed12 (277 utterances, 22 calls) was written blind after the change and scored once with heads-9.
 
 ## Disclosure
 

@@ -7,10 +7,11 @@ Scores the product (the union of rules and heads, plus the call-context refineme
 * sealed3 utterances and sealed3 whole calls (``nlp/data/sealed3``, written blind for issue 13): the base
   commit's scores (``bench/results/nlp_sealed3_before.json``, recorded by ``bench/nlp_score.py`` before any
   change) and the final code's (``nlp_sealed3_after.json``, scored once; ``--sealed`` scores a folder again),
-* sealed4 to sealed11 (``nlp/data/sealed4..11``, each written blind before the round that follows it): read from
+* sealed4 to sealed12 (``nlp/data/sealed4..12``, each written blind before the round that follows it): read from
   their scorings, ``bench/results/nlp_sealed{4..9}_before.json``, the final ``nlp_sealed{6..9}_after.json``,
   ``nlp_sealed10_final.json`` (written after that session's last change, scored once with it) and sealed11's
-  base and final scorings (``nlp_sealed11_{before,after}.json``);
+  base and final scorings (``nlp_sealed11_{before,after}.json``) and ``nlp_sealed12_final.json``
+  (written after round 5's change, scored once with it);
   this report never scores them again.
 
 Also the variants (lexicon baseline, rules only, heads only, union) on dev, a reliability table per label on
@@ -54,6 +55,7 @@ SCORED_ONCE = (
     ("sealed10", ROOT / "bench" / "results" / "nlp_sealed10_final.json", "05a767d (final)"),
     ("sealed11", ROOT / "bench" / "results" / "nlp_sealed11_before.json", "ccaa5ff (base)"),
     ("sealed11", ROOT / "bench" / "results" / "nlp_sealed11_after.json", "f9f26fd (final)"),
+    ("sealed12", ROOT / "bench" / "results" / "nlp_sealed12_final.json", "137a86e (final)"),
 )
 OPEN_SETS = ("dev", "holdout", "holdout2")
 ASR_SEED = 7919
@@ -261,7 +263,7 @@ def main() -> None:
             + by_language([(code, scores)], set_name)
             for set_name, scores, code in scored_once
         )
-        + "\n## Reliability of the reported confidence, per label (sealed10, final code)\n\n"
+        + f"\n## Reliability of the reported confidence, per label ({scored_once[-1][0]}, final code)\n\n"
         + reliability(scored_once[-1][1], "utterances")
         + "\n"
         + reliability(scored_once[-1][1], "calls")
