@@ -25,6 +25,7 @@ __all__ = [
     "WordErrors",
     "diarization_error_rate",
     "hypothesis_errors",
+    "mapping_of",
     "normalise",
     "number_words",
     "word_errors",
@@ -257,7 +258,8 @@ def diarization_error_rate(reference: Sequence[Turn], hypothesis: Sequence[Turn]
     return float(metric(_annotation(reference), _annotation(hypothesis), uem=_uem(duration_s)))
 
 
-def _mapping(reference: Sequence[Turn], hypothesis: Sequence[Turn], duration_s: float) -> dict[str, str]:
+def mapping_of(reference: Sequence[Turn], hypothesis: Sequence[Turn], duration_s: float) -> dict[str, str]:
+    """Hypothesis label -> reference speaker, by the DER's optimal mapping."""
     from pyannote.metrics.diarization import DiarizationErrorRate
 
     metric = DiarizationErrorRate(collar=0.0, skip_overlap=False)
@@ -275,7 +277,7 @@ def word_speaker_accuracy(
         segments: the transcript's speaker segments (used only to map its labels onto reference speakers).
         words: the transcript's words with their labels.
     """
-    mapping = _mapping(reference, segments, duration_s)
+    mapping = mapping_of(reference, segments, duration_s)
     right = scored = 0
     for word in words:
         middle = (word.start + word.end) / 2

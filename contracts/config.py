@@ -111,6 +111,10 @@ class SpeechSettings(_Group):
     embedding_model: str = "campplus"
     # Step of the 10 s segmentation window, as a fraction of it (pyannote's 0.1 costs 5x more for ~no gain).
     segmentation_step: float = Field(default=0.5, gt=0.0, le=1.0)
+    # Where speaker embeddings come from: "windows" (every 0.75 s of speech, cut where the segmentation model
+    # hears a handover; bench/results/diarization_tuning.md) or "chunks" (one per local speaker of each 10 s
+    # segmentation chunk, pyannote's way, which cannot split two similar voices the model heard as one).
+    speaker_embedding: Literal["windows", "chunks"] = "windows"
     # Name sellers by voice from earlier calls. Voiceprints are biometric personal data: a site may turn
     # enrolment off; stored prints live under {data_dir}/voiceprints and can be erased per seller.
     voiceprints: bool = True

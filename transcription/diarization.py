@@ -13,11 +13,12 @@ pipeline always fetches PLDA files from the hub and embeds every (chunk, speaker
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -25,8 +26,26 @@ import numpy.typing as npt
 from dealtalk.transcription.audio import SAMPLE_RATE
 from dealtalk.transcription.embedding import CamppEmbedder
 from dealtalk.transcription.types import SpeakerTurn
+from dealtalk.transcription.windows import (
+    WindowOptions,
+    active_regions,
+    cut_regions,
+    local_speaker_changes,
+    speech_windows,
+    window_turns,
+    with_overlap,
+)
 
-__all__ = ["Diarization", "DiarizationOptions", "Diarizer", "reconstruct_clusters", "speaker_bounds"]
+__all__ = [
+    "CHUNK_DIARIZATION",
+    "WINDOW_DIARIZATION",
+    "Diarization",
+    "DiarizationOptions",
+    "Diarizer",
+    "SegmentedSpeech",
+    "reconstruct_clusters",
+    "speaker_bounds",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -35,17 +54,59 @@ logger = logging.getLogger(__name__)
 class DiarizationOptions:
     """Attributes:
     step: segmentation window step as a fraction of the 10 s window.
-    threshold: clustering distance threshold (unit-normalised embeddings, centroid linkage).
-    min_cluster_size: smaller clusters are merged into the nearest large one.
+    embedding: "windows" (a CAM++ embedding every 0.75 s of speech, ``windows.py``) or "chunks" (one per
+        local speaker of each segmentation chunk, pyannote's way).
+    windows: window length and step for "windows".
+    clustering: "spectral" (3D-Speaker's method for CAM++, ``clustering.py``) or "agglomerative" (pyannote's).
+    neighbours: spectral: share of the other embeddings each one keeps in the affinity.
+    threshold: agglomerative: distance threshold (unit-normalised embeddings, centroid linkage).
+    min_cluster_size: agglomerative: smaller clusters are merged into the nearest large one.
     min_duration_off: shorter pauses inside one speaker's turn are filled.
     batch_size: segmentation windows per forward pass.
     """
 
     step: float = 0.5
+    embedding: Literal["windows", "chunks"] = "chunks"
+    windows: WindowOptions = field(default_factory=WindowOptions)
+    clustering: Literal["spectral", "agglomerative"] = "agglomerative"
+    neighbours: float = 0.2
     threshold: float = 0.6
     min_cluster_size: int = 3
     min_duration_off: float = 0.0
     batch_size: int = 16
+
+
+# The product's diarization (``speech.speaker_embedding``), as chosen by ``bench/diarization_tuning.py`` on its
+# own tuning calls (``bench/results/diarization_tuning.md``); pauses under 0.5 s inside a turn are filled.
+WINDOW_DIARIZATION = DiarizationOptions(
+    embedding="windows",
+    windows=WindowOptions(cut_at_changes=True, overlap=True),
+    clustering="spectral",
+    neighbours=0.3,
+    min_duration_off=0.5,
+)
+# Before issue 18's clustering work: pyannote's per-chunk embeddings, agglomerative clustering.
+CHUNK_DIARIZATION = DiarizationOptions(
+    embedding="chunks", clustering="agglomerative", threshold=0.5, min_duration_off=0.5
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentedSpeech:
+    """What clustering starts from.
+
+    Attributes:
+        segmentations: pyannote ``SlidingWindowFeature``, (num_chunks, num_frames, local_speakers), binary.
+        count: speakers active per frame (``SlidingWindowFeature``).
+        embeddings: "chunks": shape (num_chunks, local_speakers, 192), NaN rows for speakers too short to
+            embed; "windows": shape (num_windows, 192).
+        windows: "windows" only: shape (num_windows, 2), start and end seconds.
+    """
+
+    segmentations: Any
+    count: Any
+    embeddings: npt.NDArray[np.float32]
+    windows: npt.NDArray[np.float64] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +184,8 @@ class Diarizer:
         from pyannote.audio import Inference
         from pyannote.audio.pipelines.clustering import AgglomerativeClustering
 
+        from dealtalk.transcription.clustering import SpectralClustering
+
         self.opts = opts
         self.embedder = embedder
         self.model = segmentation
@@ -138,10 +201,14 @@ class Diarizer:
         )
         # Constrained: two local speakers of one chunk never land in the same cluster, and a speaker too
         # short to embed (NaN) takes the best cluster not used by the others in its chunk.
-        self._clustering = AgglomerativeClustering(metric="cosine", constrained_assignment=True)
-        self._clustering.instantiate(
-            {"method": "centroid", "min_cluster_size": opts.min_cluster_size, "threshold": opts.threshold}
-        )
+        self._clustering: Any
+        if opts.clustering == "spectral":
+            self._clustering = SpectralClustering(neighbours=opts.neighbours)
+        else:
+            self._clustering = AgglomerativeClustering(metric="cosine", constrained_assignment=True)
+            self._clustering.instantiate(
+                {"method": "centroid", "min_cluster_size": opts.min_cluster_size, "threshold": opts.threshold}
+            )
 
     @property
     def batch_size(self) -> int:
@@ -171,48 +238,135 @@ class Diarizer:
         Returns:
             Overlap-aware and exclusive turns with one centroid per speaker.
         """
+        prepared = self.prepare(samples, progress=progress)
+        if prepared is None:
+            return self.empty()
+        return self.finish(
+            prepared, num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
+        )
+
+    def empty(self) -> Diarization:
+        return Diarization((), (), np.zeros((0, self.embedder.dimension), dtype=np.float32))
+
+    def prepare(
+        self,
+        samples: npt.NDArray[np.float32],
+        *,
+        progress: Callable[[str, float, float], None] | None = None,
+    ) -> SegmentedSpeech | None:
+        """Segmentation and embeddings (the costly part); None when there is no speech to diarize."""
         import torch
         from pyannote.audio.pipelines.utils import SpeakerDiarizationMixin
-        from pyannote.core import SlidingWindowFeature
 
-        empty = Diarization((), (), np.zeros((0, self.embedder.dimension), dtype=np.float32))
         if len(samples) < SAMPLE_RATE // 2:
-            return empty
+            return None
         waveform = torch.from_numpy(samples)[None]
 
         def hook(completed: int, total: int) -> None:
             if progress is not None:
                 progress("segmentation", float(min(completed, total)), float(total))
 
-        segmentations: SlidingWindowFeature = self._inference(
-            {"waveform": waveform, "sample_rate": SAMPLE_RATE}, hook=hook
-        )
         # shape: (num_chunks, num_frames, local_speakers), binary (powerset model)
-        binarized = segmentations
+        segmentations: Any = self._inference({"waveform": waveform, "sample_rate": SAMPLE_RATE}, hook=hook)
         frames = self.model.receptive_field
-        count = SpeakerDiarizationMixin.speaker_count(binarized, frames, warm_up=(0.0, 0.0))
+        count = SpeakerDiarizationMixin.speaker_count(segmentations, frames, warm_up=(0.0, 0.0))
         if float(np.nanmax(count.data)) == 0.0:
-            return empty
+            return None
+        if self.opts.embedding == "windows":
+            frames_at = count.sliding_window
+            starts = frames_at.start + np.arange(count.data.shape[0]) * frames_at.step
+            regions = active_regions(count.data[:, 0] > 0, starts, float(frames_at.step))
+            if self.opts.windows.cut_at_changes:
+                chunks_at = segmentations.sliding_window
+                chunk_starts = np.array([chunks_at[c].start for c in range(segmentations.data.shape[0])])
+                changes = local_speaker_changes(
+                    segmentations.data,
+                    chunk_starts,
+                    float(frames.step),
+                    float(frames.start + frames.duration / 2 - frames.step / 2),
+                )
+                regions = cut_regions(regions, changes, self.opts.windows.min_piece_s)
+            windows = speech_windows(regions, self.opts.windows)
+            if len(windows) == 0:
+                return None
+            vectors = self.embedder.embed_windows(samples, windows)
+            if progress is not None:
+                progress("embeddings", 1.0, 1.0)
+            return SegmentedSpeech(segmentations, count, vectors, windows)
         window = segmentations.sliding_window
         starts = np.array([window[c].start for c in range(segmentations.data.shape[0])])
         embeddings = self.embedder.embed_chunks(
             samples,
-            binarized.data.astype(np.float32),
+            segmentations.data.astype(np.float32),
             starts,
             self.chunk_s,
             (float(frames.start), float(frames.step), float(frames.duration)),
         )
         if progress is not None:
             progress("embeddings", 1.0, 1.0)
+        return SegmentedSpeech(segmentations, count, embeddings)
+
+    def finish(
+        self,
+        prepared: SegmentedSpeech,
+        *,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+    ) -> Diarization:
+        """Cluster the embeddings and build the turns (cheap; the tuning benchmark re-runs only this)."""
+        if prepared.windows is not None:
+            return self._finish_windows(prepared, num_speakers, min_speakers, max_speakers)
         hard_clusters, centroids = self._cluster(
-            embeddings, binarized, num_speakers, min_speakers, max_speakers
+            prepared.embeddings, prepared.segmentations, num_speakers, min_speakers, max_speakers
         )
+        _, _, most = speaker_bounds(num_speakers, min_speakers, max_speakers)
+        return self.reconstruct(prepared, hard_clusters, centroids, most)
+
+    def _finish_windows(
+        self, prepared: SegmentedSpeech, num: int | None, low: int | None, high: int | None
+    ) -> Diarization:
+        from dealtalk.transcription.clustering import spectral_labels_bounded
+
+        assert prepared.windows is not None
+        num_clusters, min_clusters, max_clusters = speaker_bounds(num, low, high)
+        labels = spectral_labels_bounded(
+            prepared.embeddings.astype(np.float64),
+            num_clusters=num_clusters,
+            min_clusters=min_clusters,
+            max_clusters=max_clusters,
+            neighbours=self.opts.neighbours,
+        )
+        centroids = np.stack(
+            [prepared.embeddings[labels == k].mean(axis=0) for k in range(int(labels.max()) + 1)]
+        )
+        exclusive = window_turns(prepared.windows, labels, self.opts.min_duration_off)
+        count = prepared.count
+        frames_at = count.sliding_window
+        starts = frames_at.start + np.arange(count.data.shape[0]) * frames_at.step
+        overlaps = active_regions(count.data[:, 0] > 1, starts, float(frames_at.step))
+        turns = with_overlap(exclusive, overlaps) if self.opts.windows.overlap else exclusive
+        return Diarization(turns=turns, exclusive=exclusive, centroids=centroids.astype(np.float32))
+
+    def reconstruct(
+        self,
+        prepared: SegmentedSpeech,
+        hard_clusters: npt.NDArray[np.int64],
+        centroids: npt.NDArray[np.float32],
+        most_speakers: int,
+    ) -> Diarization:
+        """Turns from a cluster per (chunk, local speaker), at most ``most_speakers`` at one instant."""
+        from pyannote.audio.pipelines.utils import SpeakerDiarizationMixin
+        from pyannote.core import SlidingWindowFeature
+
+        segmentations = prepared.segmentations
+        hard_clusters = hard_clusters.copy()
         num_clusters = int(hard_clusters.max()) + 1 if hard_clusters.size and hard_clusters.max() >= 0 else 0
         if num_clusters == 0:
-            return empty
-        _, _, hi = speaker_bounds(num_speakers, min_speakers, max_speakers)
-        count.data = np.minimum(count.data, hi).astype(np.int8)
-        inactive = np.sum(binarized.data, axis=1) == 0  # shape: (num_chunks, local_speakers)
+            return self.empty()
+        count = copy.deepcopy(prepared.count)
+        count.data = np.minimum(count.data, most_speakers).astype(np.int8)
+        inactive = np.sum(segmentations.data, axis=1) == 0  # shape: (num_chunks, local_speakers)
         hard_clusters[inactive] = -2
         clustered = SlidingWindowFeature(
             reconstruct_clusters(segmentations.data, hard_clusters, num_clusters),

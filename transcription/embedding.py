@@ -133,3 +133,26 @@ class CamppEmbedder:
                     continue
                 out[c, s] = self.embed(feats[torch.from_numpy(use)])
         return out
+
+    def embed_windows(
+        self, samples: npt.NDArray[np.float32], windows: npt.NDArray[np.float64], batch: int = 32
+    ) -> npt.NDArray[np.float32]:
+        """One embedding per (start, end) window of ``samples``; windows of equal length go through the
+        network together. Returns shape (num_windows, 192)."""
+        import torch
+
+        out = np.zeros((len(windows), self.dimension), dtype=np.float32)
+        features: dict[int, list[tuple[int, Any]]] = {}
+        for i, (start, end) in enumerate(windows):
+            piece = samples[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)]
+            feats = self.fbank(piece)
+            features.setdefault(int(feats.shape[0]), []).append((i, feats - feats.mean(dim=0, keepdim=True)))
+        with torch.inference_mode():
+            for group in features.values():
+                for first in range(0, len(group), batch):
+                    part = group[first : first + batch]
+                    stacked = torch.stack([feats for _, feats in part]).to(self.device)
+                    vectors = self.model(stacked).float().cpu().numpy()
+                    for (i, _), vector in zip(part, vectors, strict=True):
+                        out[i] = vector
+        return out

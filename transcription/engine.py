@@ -120,7 +120,11 @@ class SpeechEngine:
             f"vad={s.vad}",
         ]
         if "diarization" in self._models:
-            parts += [f"diar={self._models['diarization'].sha256[:12]}", f"step={s.segmentation_step}"]
+            parts += [
+                f"diar={self._models['diarization'].sha256[:12]}",
+                f"step={s.segmentation_step}",
+                f"emb={s.speaker_embedding}",
+            ]
         return ";".join(parts)
 
     def transcribe(

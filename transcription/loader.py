@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import importlib.metadata
 import logging
+from dataclasses import replace
 
 from dealtalk.contracts.config import Settings
 from dealtalk.contracts.documents import ModelRef
@@ -19,7 +20,7 @@ from dealtalk.models.checksum import cached_sha256
 from dealtalk.models.device import apply_torch_threads, gpu_batch_size
 from dealtalk.models.registry import ModelRegistry
 from dealtalk.models.whisper import dutch_model_warning
-from dealtalk.transcription.diarization import DiarizationOptions, Diarizer
+from dealtalk.transcription.diarization import CHUNK_DIARIZATION, WINDOW_DIARIZATION, Diarizer
 from dealtalk.transcription.embedding import CamppEmbedder
 from dealtalk.transcription.engine import SpeechEngine
 from dealtalk.transcription.language import TextLanguageId
@@ -85,17 +86,16 @@ def load_transcriber(settings: Settings) -> SpeechEngine:
         diarizer = Diarizer(
             segmentation.model,
             embedder,
-            DiarizationOptions(
+            replace(
+                WINDOW_DIARIZATION if speech.speaker_embedding == "windows" else CHUNK_DIARIZATION,
                 step=speech.segmentation_step,
-                threshold=0.5,
-                min_duration_off=0.5,
                 batch_size=32 if plan.device == "cuda" else 16,
             ),
             device=plan.torch_device,
         )
         models["diarization"] = ModelRef(
             name=f"pyannote.audio 4 recipe: {segmentation.ref.name} + {embedding.ref.name}",
-            version=f"step={speech.segmentation_step};threshold=0.5",
+            version=f"step={speech.segmentation_step};embedding={speech.speaker_embedding}",
             source=segmentation.ref.source,
             sha256=_combined(segmentation.ref.sha256, embedding.ref.sha256),
         )
