@@ -1,7 +1,7 @@
 """Diarization and word-to-speaker assignment on real speech: pyannote's own 30 s two-speaker sample + RTTM.
 
-Bounds: the product measured DER 8.0 % (no collar, overlap counted) and 98.5 % of 67 judged words on the
-right speaker here (2-core CPU). The bounds (12 %, 93 %) leave room for thread-count noise, not for a
+Bounds: the product measured DER 5.7 % (no collar, overlap counted) and 94.1 % of 68 judged words on the
+right speaker here (2-core CPU). The bounds (12 %, 91 %) leave room for thread-count noise, not for a
 regression that adds half the error again.
 """
 
@@ -110,4 +110,23 @@ def test_words_land_on_the_right_speaker(engine: SpeechEngine) -> None:
     print(f"{len(judged)} words judged, {right:.1%} on the right speaker")
     assert len(doc.speakers) == 2 and len(set(mapping.values())) == 2
     assert len(judged) >= 40
-    assert right >= 0.93
+    assert right >= 0.91
+
+
+def test_chunk_embeddings_remain_a_working_setting(engine: SpeechEngine) -> None:
+    """``speech.speaker_embedding=chunks`` (pyannote's per-chunk embeddings, the product before issue 18's
+    window embeddings) still diarizes the sample; measured DER 8.0 % here."""
+    from dataclasses import replace
+
+    from dealtalk.transcription.diarization import CHUNK_DIARIZATION, Diarizer
+
+    assert engine.diarizer is not None
+    assert engine.diarizer.opts.embedding == "windows"  # the default
+    chunks = Diarizer(engine.diarizer.model, engine.diarizer.embedder, replace(CHUNK_DIARIZATION, step=0.5))
+    audio, rttm = _sample()
+    samples = decode_audio(audio, max_duration_s=60).samples
+    diarization = chunks(samples, num_speakers=2)
+    reference, _ = activity(read_rttm(rttm), 30.0)
+    hypothesis, _ = activity([(t.start, t.end, str(t.speaker)) for t in diarization.turns], 30.0)
+    assert len(diarization.speakers) == 2
+    assert der(reference, hypothesis[: len(reference)]) < 0.12
