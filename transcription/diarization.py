@@ -315,6 +315,8 @@ class Diarizer:
         max_speakers: int | None = None,
     ) -> Diarization:
         """Cluster the embeddings and build the turns (cheap; the tuning benchmark re-runs only this)."""
+        if (prepared.windows is not None) != (self.opts.embedding == "windows"):
+            raise ValueError(f"prepared for other embeddings than this diarizer's ({self.opts.embedding})")
         if prepared.windows is not None:
             return self._finish_windows(prepared, num_speakers, min_speakers, max_speakers)
         hard_clusters, centroids = self._cluster(
