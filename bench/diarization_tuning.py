@@ -63,34 +63,20 @@ def _options(**changes: object) -> DiarizationOptions:
     return replace(DiarizationOptions(embedding="chunks", min_duration_off=0.5), **changes)  # type: ignore[arg-type]
 
 
-CUT = WindowOptions(cut_at_changes=True)
-CUT_OVERLAP = WindowOptions(cut_at_changes=True, overlap=True)
 # The product's options before this choice (loader.py): agglomerative, threshold 0.5.
 CANDIDATES: dict[str, DiarizationOptions] = {
     "agglomerative t=0.5 (before)": _options(clustering="agglomerative", threshold=0.5),
     "spectral n=0.3": _options(clustering="spectral", neighbours=0.3),
-    "windows, spectral n=0.03": _options(embedding="windows", clustering="spectral", neighbours=0.03),
-    "windows, spectral n=0.1": _options(embedding="windows", clustering="spectral", neighbours=0.1),
-    "windows, spectral n=0.3": _options(embedding="windows", clustering="spectral", neighbours=0.3),
-    "windows cut at changes, spectral n=0.03": _options(
-        embedding="windows", windows=CUT, clustering="spectral", neighbours=0.03
-    ),
-    "windows cut at changes, spectral n=0.1": _options(
-        embedding="windows", windows=CUT, clustering="spectral", neighbours=0.1
-    ),
-    "windows cut at changes, spectral n=0.3": _options(
-        embedding="windows", windows=CUT, clustering="spectral", neighbours=0.3
-    ),
-    "windows cut at changes, overlap, spectral n=0.03": _options(
-        embedding="windows", windows=CUT_OVERLAP, clustering="spectral", neighbours=0.03
-    ),
-    "windows cut at changes, overlap, spectral n=0.1": _options(
-        embedding="windows", windows=CUT_OVERLAP, clustering="spectral", neighbours=0.1
-    ),
-    "windows cut at changes, overlap, spectral n=0.3": _options(
-        embedding="windows", windows=CUT_OVERLAP, clustering="spectral", neighbours=0.3
-    ),
 }
+for _label, _windows in (
+    ("windows", WindowOptions()),
+    ("windows cut at changes", WindowOptions(cut_at_changes=True)),
+    ("windows cut at changes, overlap", WindowOptions(cut_at_changes=True, overlap=True)),
+):
+    for _share in (0.03, 0.1, 0.3):
+        CANDIDATES[f"{_label}, spectral n={_share}"] = _options(
+            embedding="windows", windows=_windows, clustering="spectral", neighbours=_share
+        )
 
 
 def rotated_lines(language: str, speakers: int, count: int, seed: int) -> list[Line]:
