@@ -80,6 +80,13 @@ def reconstruct_clusters(
     return out
 
 
+def _count_regions(count: Any, above: int) -> list[tuple[float, float]]:
+    """Stretches where more than ``above`` speakers talk, from pyannote's per-frame speaker count."""
+    frames = count.sliding_window
+    starts = frames.start + np.arange(count.data.shape[0]) * frames.step
+    return active_regions(count.data[:, 0] > above, starts, float(frames.step))
+
+
 class Diarizer:
     """Segmentation + CAM++ + clustering on an in-memory recording.
 
@@ -185,13 +192,11 @@ class Diarizer:
         count = SpeakerDiarizationMixin.speaker_count(segmentations, frames, warm_up=(0.0, 0.0))
         if float(np.nanmax(count.data)) == 0.0:
             return None
+        chunk_at = segmentations.sliding_window
+        chunk_starts = np.array([chunk_at[c].start for c in range(segmentations.data.shape[0])])
         if self.opts.embedding == "windows":
-            frames_at = count.sliding_window
-            starts = frames_at.start + np.arange(count.data.shape[0]) * frames_at.step
-            regions = active_regions(count.data[:, 0] > 0, starts, float(frames_at.step))
+            regions = _count_regions(count, above=0)
             if self.opts.windows.cut_at_changes:
-                chunks_at = segmentations.sliding_window
-                chunk_starts = np.array([chunks_at[c].start for c in range(segmentations.data.shape[0])])
                 changes = local_speaker_changes(
                     segmentations.data,
                     chunk_starts,
@@ -206,12 +211,10 @@ class Diarizer:
             if progress is not None:
                 progress("embeddings", 1.0, 1.0)
             return SegmentedSpeech(segmentations, count, vectors, windows)
-        window = segmentations.sliding_window
-        starts = np.array([window[c].start for c in range(segmentations.data.shape[0])])
         embeddings = self.embedder.embed_chunks(
             samples,
             segmentations.data.astype(np.float32),
-            starts,
+            chunk_starts,
             self.chunk_s,
             (float(frames.start), float(frames.step), float(frames.duration)),
         )
@@ -256,11 +259,11 @@ class Diarizer:
             [prepared.embeddings[labels == k].mean(axis=0) for k in range(int(labels.max()) + 1)]
         )
         exclusive = window_turns(prepared.windows, labels, self.opts.min_duration_off)
-        count = prepared.count
-        frames_at = count.sliding_window
-        starts = frames_at.start + np.arange(count.data.shape[0]) * frames_at.step
-        overlaps = active_regions(count.data[:, 0] > 1, starts, float(frames_at.step))
-        turns = with_overlap(exclusive, overlaps) if self.opts.windows.overlap else exclusive
+        turns = (
+            with_overlap(exclusive, _count_regions(prepared.count, above=1))
+            if self.opts.windows.overlap
+            else exclusive
+        )
         return Diarization(turns=turns, exclusive=exclusive, centroids=centroids.astype(np.float32))
 
     def reconstruct(
