@@ -137,22 +137,36 @@ class CamppEmbedder:
     def embed_windows(
         self, samples: npt.NDArray[np.float32], windows: npt.NDArray[np.float64], batch: int = 32
     ) -> npt.NDArray[np.float32]:
-        """One embedding per (start, end) window of ``samples``; windows of equal length go through the
-        network together. Returns shape (num_windows, 192)."""
+        """One embedding per (start, end) window of ``samples``, shape (num_windows, 192).
+
+        Full-length windows go through the network ``batch`` at a time; shorter ones (a short reply) one by
+        one. Only one batch of features is held at a time, so a 3-hour call costs no more memory than a short one.
+        """
         import torch
 
         out = np.zeros((len(windows), self.dimension), dtype=np.float32)
-        features: dict[int, list[tuple[int, Any]]] = {}
+        longest = max((round((end - start) * SAMPLE_RATE) for start, end in windows), default=0)
+        full_frames = 1 + (longest - round(FBANK_WINDOW_S * SAMPLE_RATE)) // round(
+            FBANK_SHIFT_S * SAMPLE_RATE
+        )
+        pending: list[tuple[int, Any]] = []
+
+        def flush() -> None:
+            with torch.inference_mode():
+                stacked = torch.stack([feats - feats.mean(dim=0, keepdim=True) for _, feats in pending])
+                vectors = self.model(stacked.to(self.device)).float().cpu().numpy()
+            for (i, _), vector in zip(pending, vectors, strict=True):
+                out[i] = vector
+            pending.clear()
+
         for i, (start, end) in enumerate(windows):
-            piece = samples[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)]
-            feats = self.fbank(piece)
-            features.setdefault(int(feats.shape[0]), []).append((i, feats - feats.mean(dim=0, keepdim=True)))
-        with torch.inference_mode():
-            for group in features.values():
-                for first in range(0, len(group), batch):
-                    part = group[first : first + batch]
-                    stacked = torch.stack([feats for _, feats in part]).to(self.device)
-                    vectors = self.model(stacked).float().cpu().numpy()
-                    for (i, _), vector in zip(part, vectors, strict=True):
-                        out[i] = vector
+            feats = self.fbank(samples[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)])
+            if feats.shape[0] == full_frames:
+                pending.append((i, feats))
+                if len(pending) == batch:
+                    flush()
+            else:
+                out[i] = self.embed(feats)
+        if pending:
+            flush()
         return out

@@ -130,3 +130,18 @@ def test_chunk_embeddings_remain_a_working_setting(engine: SpeechEngine) -> None
     hypothesis, _ = activity([(t.start, t.end, str(t.speaker)) for t in diarization.turns], 30.0)
     assert len(diarization.speakers) == 2
     assert der(reference, hypothesis[: len(reference)]) < 0.12
+
+
+def test_window_embeddings_in_batches_equal_one_by_one(engine: SpeechEngine) -> None:
+    """Batching full-length windows (and embedding short ones alone) changes no embedding."""
+    assert engine.diarizer is not None
+    embedder = engine.diarizer.embedder
+    audio, _ = _sample()
+    samples = decode_audio(audio, max_duration_s=60).samples
+    windows = np.array([[6.7, 8.2], [7.45, 8.95], [8.2, 9.7], [9.8, 10.4], [10.5, 12.0], [11.25, 12.75]])
+    batched = embedder.embed_windows(samples, windows, batch=2)
+    one_by_one = np.stack(
+        [embedder.embed(embedder.fbank(samples[round(s * 16000) : round(e * 16000)])) for s, e in windows]
+    )
+    assert batched.shape == (6, 192)
+    np.testing.assert_allclose(batched, one_by_one, rtol=1e-3, atol=1e-4)
