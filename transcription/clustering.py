@@ -26,6 +26,13 @@ MAX_AUTO_SPEAKERS = 12
 MAX_SPECTRAL_POINTS = 2000
 
 
+def _unit(embeddings: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Rows scaled to length 1 (cosine similarity becomes a dot product)."""
+    return np.asarray(
+        embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12), dtype=np.float64
+    )
+
+
 def _pruned_affinity(unit: npt.NDArray[np.float64], keep: int) -> npt.NDArray[np.float64]:
     """Cosine affinity keeping each row's ``keep`` most similar entries, symmetrised, zero diagonal."""
     similarity = np.clip(unit @ unit.T, 0.0, None)
@@ -62,7 +69,7 @@ def spectral_labels(
     n = len(embeddings)
     if n < MIN_EMBEDDINGS or max_clusters < 2:
         return np.zeros(n, dtype=np.int64)
-    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    unit = _unit(embeddings)
     affinity = _pruned_affinity(unit, max(6, round(neighbours * n)))
     laplacian = np.diag(affinity.sum(axis=1)) - affinity
     eigenvalues, eigenvectors = np.linalg.eigh(laplacian)
@@ -140,7 +147,7 @@ def spectral_labels_bounded(
         max_clusters=max_clusters,
         neighbours=neighbours,
     )
-    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+    unit = _unit(embeddings)
     centroids = np.stack([unit[subset][sample == k].mean(axis=0) for k in range(int(sample.max()) + 1)])
     labels = np.asarray(np.argmax(unit @ centroids.T, axis=1), dtype=np.int64)
     labels[subset] = sample

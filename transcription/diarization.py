@@ -1,13 +1,17 @@
 """Who spoke when: pyannote.audio 4 building blocks around local weights, tuned for CPU.
 
-The steps are pyannote's speaker-diarization recipe, composed here because its ``SpeakerDiarization``
-pipeline always fetches PLDA files from the hub and embeds every (chunk, speaker) pair:
+Composed here because pyannote's ``SpeakerDiarization`` pipeline always fetches PLDA files from the hub and
+embeds every (chunk, speaker) pair:
 
-1. segmentation-3.0 on 10 s windows (``step`` of the window, 50 % by default instead of 90 % overlap);
-2. CAM++ embeddings of the active local speakers only (``CamppEmbedder``);
-3. pyannote's agglomerative clustering (centroid linkage) bounded by the speaker count Teams gives us;
-4. pyannote's reconstruction: overlap-aware turns, plus an exclusive (one speaker per instant) version
-   that words are assigned against.
+1. segmentation-3.0 on 10 s windows (``step`` of the window, 50 % by default instead of 90 % overlap), which
+   gives where anyone speaks, where two do, and where one local speaker hands over to another;
+2. CAM++ embeddings (``CamppEmbedder``): by default of 1.5 s windows every 0.75 s of speech, cut at those
+   handovers (``windows.py``); or of the active local speakers of each chunk (``embedding="chunks"``);
+3. clustering bounded by the speaker count Teams gives us: spectral for windows (``clustering.py``),
+   pyannote's agglomerative (centroid linkage) or spectral for chunks;
+4. turns: windows speak for the middle of their span, overlap added where the segmentation hears two voices;
+   chunks go through pyannote's reconstruction. Both give overlap-aware turns and an exclusive (one speaker
+   per instant) version that words are assigned against.
 """
 
 from __future__ import annotations

@@ -46,6 +46,11 @@ class DiarizationOptions:
     min_duration_off: float = 0.0
     batch_size: int = 16
 
+    def __post_init__(self) -> None:
+        # Window embeddings are clustered spectrally only (pyannote's clustering works on chunk pairs).
+        if self.embedding == "windows" and self.clustering != "spectral":
+            raise ValueError("window embeddings are clustered with clustering='spectral'")
+
 
 # The product's diarization (``speech.speaker_embedding``), as chosen by ``bench/diarization_tuning.py`` on its
 # own tuning calls (``bench/results/diarization_tuning.md``); pauses under 0.5 s inside a turn are filled.

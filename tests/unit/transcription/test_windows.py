@@ -180,3 +180,11 @@ def test_too_few_embeddings_are_one_speaker() -> None:
         0,
         0,
     ]
+
+
+def test_window_embeddings_refuse_a_clustering_they_cannot_use() -> None:
+    from dealtalk.transcription.diarization_types import DiarizationOptions
+
+    with pytest.raises(ValueError, match="spectral"):
+        DiarizationOptions(embedding="windows", clustering="agglomerative")
+    assert DiarizationOptions(embedding="chunks", clustering="spectral").clustering == "spectral"
